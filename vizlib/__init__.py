@@ -1,7 +1,14 @@
 """vizlib: the helper package of the CNN visualisation book.
 
-One concept per module; the names most chapters use are re-exported here.
+One concept per module (``vizlib.data``, ``vizlib.models``, ``vizlib.filters``,
+``vizlib.attribution``, ...); each is importable as an attribute of the package
+(``vizlib.filters.gabor_kernel``), and the names most chapters use are
+re-exported here.
 """
+from __future__ import annotations
+
+import importlib
+
 from . import data, models
 from .data import TOY_CLASSES, toy_world
 from .models import class_names, default_device, denormalize, input_size, is_course, load_model, normalize
@@ -9,7 +16,20 @@ from .seed import set_seed
 
 __version__ = "0.1.0"
 
+_SUBMODULES = (
+    "activations", "attribution", "checks", "filters", "hooks", "images", "metrics", "plotting",
+    "segmentation", "student", "style", "synthesis", "train", "vision", "widgets",
+)
+
+
+def __getattr__(name: str):
+    """Import submodules on first use, so ``vizlib.filters`` works after ``import vizlib``."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'vizlib' has no attribute {name!r}")
+
+
 __all__ = [
     "TOY_CLASSES", "class_names", "data", "default_device", "denormalize", "input_size",
-    "is_course", "load_model", "models", "normalize", "set_seed", "toy_world",
+    "is_course", "load_model", "models", "normalize", "set_seed", "toy_world", *_SUBMODULES,
 ]

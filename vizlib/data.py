@@ -30,7 +30,7 @@ SHORTCUT_FRACTION = 0.9
 MARK_SIZE = 6
 MARK_CORNER = (IMAGE_SIZE - MARK_SIZE - 2, IMAGE_SIZE - MARK_SIZE - 2)
 
-#: The class that only ever appears in the upper-left quadrant in ``variant="position"``.
+#: The class whose objects are always centred in the upper-left quadrant in ``variant="position"``.
 POSITION_CLASS = TOY_CLASSES.index("star")
 #: (row_min, row_max, col_min, col_max) of the region that class is confined to.
 POSITION_REGION = (0, IMAGE_SIZE // 2, 0, IMAGE_SIZE // 2)
@@ -140,8 +140,8 @@ def toy_world(n: int, seed: int = 0, variant: str | None = None):
         seed: non-negative int; the same seed always gives the same images.
         variant: ``None`` (the plain world), ``"shortcut"`` (90% of the
             ``SHORTCUT_CLASS`` images carry a checkerboard watermark at the
-            bottom right) or ``"position"`` (``POSITION_CLASS`` objects only ever
-            lie in ``POSITION_REGION``, the upper-left quadrant).
+            bottom right) or ``"position"`` (``POSITION_CLASS`` objects are
+            always centred in ``POSITION_REGION``, the upper-left quadrant).
 
     Returns:
         images: (n, 3, 64, 64) float32 in [0, 1]; labels: (n,) int64 class
@@ -166,8 +166,8 @@ def toy_world(n: int, seed: int = 0, variant: str | None = None):
         lo, hi = radius + 1, size - radius - 1
         if variant == "position" and labels[i] == POSITION_CLASS:
             r0, r1, c0, c1 = POSITION_REGION
-            cy = rng.uniform(r0 + radius * 0.8, r1 - radius * 0.2)
-            cx = rng.uniform(c0 + radius * 0.8, c1 - radius * 0.2)
+            cy = rng.uniform(max(r0, lo), min(r1, hi))
+            cx = rng.uniform(max(c0, lo), min(c1, hi))
         else:
             cy, cx = rng.uniform(lo, hi, 2)
         angle = rng.uniform(-_MAX_TILT, _MAX_TILT)

@@ -45,10 +45,11 @@ class CourseNet(nn.Module):
     ``classifier.fc``.
     """
 
-    def __init__(self, num_classes: int = len(TOY_CLASSES)):
+    def __init__(self, num_classes: int = len(TOY_CLASSES), conv1_kernel: int = 7):
         super().__init__()
+        k = conv1_kernel
         layers = OrderedDict(
-            conv1=nn.Conv2d(3, 32, 7, stride=2, padding=3), relu1=nn.ReLU(), pool1=nn.MaxPool2d(2)
+            conv1=nn.Conv2d(3, 32, k, stride=2, padding=k // 2), relu1=nn.ReLU(), pool1=nn.MaxPool2d(2)
         )
         channels = (32, 64, 128, 128)
         for i, (c_in, c_out) in enumerate(zip(channels[:-1], channels[1:]), start=2):
@@ -134,7 +135,8 @@ def load_model(name: str = "course", *, weights="default", device=None) -> nn.Mo
         raise ValueError(f"weights must be 'default' or None; got {weights!r}")
     device = default_device() if device is None else torch.device(device)
     if name in COURSE_MODELS:
-        model = CourseNet()
+        record = read_manifest().get(name, {})
+        model = CourseNet(conv1_kernel=record.get("config", {}).get("conv1_kernel", 7))
         if weights == "default":
             model.load_state_dict(_load_course_weights(name))
     else:

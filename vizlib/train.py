@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -26,11 +28,11 @@ from .seed import set_seed
 
 #: Training recipes. Seeds: training data from ``data_seed`` upwards, test data from TEST_SEED.
 CONFIGS = {
-    "course": dict(n_train=40_000, epochs=8, batch_size=128, lr=2e-3, weight_decay=0.01,
+    "course": dict(n_train=40_000, epochs=8, batch_size=128, lr=2e-3, weight_decay=0.01, conv1_kernel=7,
                    conv1_init_scale=0.1, flips=True, data_seed=1000, seed=0),
-    "course-shortcut": dict(n_train=20_000, epochs=6, batch_size=128, lr=2e-3, weight_decay=0.01,
+    "course-shortcut": dict(n_train=20_000, epochs=6, batch_size=128, lr=2e-3, weight_decay=0.01, conv1_kernel=7,
                             conv1_init_scale=0.1, flips=False, data_seed=2000, seed=0),
-    "course-position": dict(n_train=20_000, epochs=6, batch_size=128, lr=2e-3, weight_decay=0.01,
+    "course-position": dict(n_train=20_000, epochs=6, batch_size=128, lr=2e-3, weight_decay=0.01, conv1_kernel=7,
                             conv1_init_scale=0.1, flips=False, data_seed=3000, seed=0),
 }
 TEST_SEED = 999_999
@@ -43,10 +45,12 @@ def _chunk(args):
     return toy_world(n, seed=seed, variant=variant)
 
 
-def make_dataset(n: int, first_seed: int, variant=None, workers: int = 2):
+def make_dataset(n: int, first_seed: int, variant=None, workers: int | None = None):
     """``n`` toy-world images generated in chunks of 2,000 with seeds first_seed, first_seed+1, ..."""
     jobs = [(min(_CHUNK, n - i), first_seed + k, variant) for k, i in enumerate(range(0, n, _CHUNK))]
-    with ProcessPoolExecutor(workers) as pool:
+    # spawn, not fork: forking after torch has started its thread pools (or CUDA) can deadlock
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers or min(os.cpu_count() or 1, 8), mp_context=ctx) as pool:
         parts = list(pool.map(_chunk, jobs))
     return tuple(torch.cat(p) for p in zip(*parts))
 
@@ -77,7 +81,7 @@ def train(name: str = "course", *, progress: bool = True, device=None, **overrid
     xt = normalize(xt, "course")
     t_data = time.perf_counter() - t0
 
-    model = CourseNet().to(device)
+    model = CourseNet(conv1_kernel=cfg["conv1_kernel"]).to(device)
     with torch.no_grad():
         model.features.conv1.weight.mul_(cfg["conv1_init_scale"])
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
@@ -135,10 +139,17 @@ def main(argv=None):
     parser.add_argument("--model", choices=list(CONFIGS) + ["all"], default="all")
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="output folder (default: the shipped weights)")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="override recipe entries, e.g. --set conv1_kernel=11 epochs=4")
     args = parser.parse_args(argv)
-    torch.set_num_threads(max(torch.get_num_threads(), 1))
+    overrides = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        if key not in CONFIGS["course"]:
+            parser.error(f"--set: unknown key {key!r}; valid keys: {', '.join(CONFIGS['course'])}")
+        overrides[key] = type(CONFIGS["course"][key])(json.loads(value))
     for name in CONFIGS if args.model == "all" else [args.model]:
-        model, record = train(name, progress=not args.no_progress)
+        model, record = train(name, progress=not args.no_progress, **overrides)
         entry = save(name, model, record, args.out)
         print(f"{name}: test accuracy {entry['test_accuracy']:.2%}, data {entry['data_seconds']} s, "
               f"training {entry['train_seconds']} s, sha256 {entry['sha256'][:16]}...")

@@ -1,0 +1,257 @@
+"""The built website in a real browser, with no network: Debian's Chromium driven by Playwright.
+
+Needs the build first (README.md, first command). The site in ``_build/html`` is served on
+127.0.0.1 by a thread of this process; every request to any other host is blocked and
+recorded, and Chromium resolves no host name but 127.0.0.1. For every page of ``_toc.yml``:
+the page opens, every image loads, math is typeset, widget snapshots render, no cell output
+holds a traceback or an error, nothing is requested from outside, no local file is missing,
+and each notebook page's Colab button points at the notebook in the repository named in
+``_config.yml``. Exercise solutions must be folded and open on a click.
+
+Chromium: ``/usr/bin/chromium`` (Debian's package ``chromium``), or the path in ``$CHROMIUM``.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+TIMEOUT_MS = 60_000
+# JavaScript errors that are known, harmless and not ours: sphinx-thebe 0.3.1 (pulled in by
+# Jupyter Book) writes its configuration script twice under Sphinx 7; the book uses no thebe.
+KNOWN_JS_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared",)
+
+# One worker runs this whole file: one server and one browser.
+pytestmark = pytest.mark.xdist_group("site")
+
+
+def toc_docnames() -> list[str]:
+    """Every document of _toc.yml, in reading order (``chapters/intro``, ...)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    names = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                names.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(toc.get("parts", toc.get("chapters", [])))
+    return [re.sub(r"\.(ipynb|md)$", "", n) for n in names]
+
+
+def expected_colab_url(docname: str) -> str:
+    """Colab address of a notebook, built here from _config.yml's repository settings."""
+    repo = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["repository"]
+    org_repo = urlsplit(repo["url"]).path.strip("/").removesuffix(".git")
+    book = str(repo.get("path_to_book") or "").strip("/")
+    path = f"{book}/{docname}.ipynb" if book else f"{docname}.ipynb"
+    return f"https://colab.research.google.com/github/{org_repo}/blob/{repo.get('branch', 'main')}/{path}"
+
+
+DOCNAMES = toc_docnames()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site():
+    """Base URL of ``_build/html`` served on 127.0.0.1."""
+    if not (HTML / "index.html").is_file():
+        pytest.fail(f"{HTML.relative_to(ROOT)}/index.html is missing: run the build command first (README.md)")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(HTML)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: `apt-get install chromium`, or set CHROMIUM to its path")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Visit:
+    """One page opened with every non-local request blocked; records what went wrong."""
+
+    def __init__(self, browser, url: str):
+        self.context = browser.new_context(service_workers="block")
+        self.external: list[str] = []
+        self.failed: list[str] = []
+        self.js_errors: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(TIMEOUT_MS)
+        self.page.on("pageerror", self._js_error)
+        self.page.on("requestfailed", lambda req: self.failed.append(f"{req.url} ({req.failure})"))
+        self.page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.url} (HTTP {r.status})"))
+        self.response = self.page.goto(url, wait_until="load")
+
+    def _js_error(self, err):
+        if not any(known in str(err) for known in KNOWN_JS_ERRORS):
+            self.js_errors.append(str(err))
+
+    def _route(self, route):
+        url = urlsplit(route.request.url)
+        if url.scheme in ("data", "blob", "about") or url.hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            self.external.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser, site):
+    visits = []
+
+    def open_page(path: str) -> Visit:
+        v = Visit(browser, f"{site}/{path}")
+        visits.append(v)
+        return v
+
+    yield open_page
+    for v in visits:
+        v.close()
+
+
+def wait_for_math(page) -> tuple[int, int]:
+    """Wait until MathJax has typeset the page; return (math elements, typeset elements)."""
+    n_math = page.locator("span.math, div.math").count()
+    if n_math:
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+        page.evaluate("() => MathJax.startup.promise")
+        page.wait_for_function(f"() => document.querySelectorAll('mjx-container').length >= {n_math}")
+    return n_math, page.locator("mjx-container").count()
+
+
+def broken_images(page) -> list[str]:
+    """Sources of the page's images that did not load (lazy images are loaded first)."""
+    return page.evaluate(
+        """async () => {
+            const images = Array.from(document.images);
+            images.forEach(img => { img.loading = 'eager'; });
+            await Promise.all(images.map(img => img.decode().catch(() => null)));
+            return images.filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.src);
+        }"""
+    )
+
+
+def test_index_opens_introduction_with_typeset_math_and_figure(visit):
+    v = visit("index.html")
+    v.page.wait_for_url(re.compile(r"/chapters/intro\.html$"))
+    v.page.wait_for_load_state("load")
+    n_math, n_typeset = wait_for_math(v.page)
+    assert n_math > 0 and n_typeset >= n_math, f"{n_typeset} of {n_math} formulas typeset"
+    figures = v.page.locator(".cell_output img")
+    assert figures.count() >= 1, "the introduction shows no figure"
+    assert broken_images(v.page) == []
+    assert v.external == [], f"requests left the machine: {v.external}"
+
+
+@pytest.mark.parametrize("docname", DOCNAMES)
+def test_page_renders_offline(visit, docname):
+    html = HTML / f"{docname}.html"
+    assert html.is_file(), f"{docname} is in _toc.yml but {html.relative_to(ROOT)} was not built"
+    v = visit(f"{docname}.html")
+    page = v.page
+    assert v.response is not None and v.response.ok
+
+    n_math, n_typeset = wait_for_math(page)
+    assert n_typeset >= n_math, f"only {n_typeset} of {n_math} formulas typeset"
+    assert page.locator("mjx-merror").count() == 0, "MathJax reports a TeX error"
+
+    n_views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
+    if n_views:
+        # the widget manager renders each view into a .widget-subarea just before its script
+        page.wait_for_function(
+            """() => Array.from(document.querySelectorAll(
+                   'script[type="application/vnd.jupyter.widget-view+json"]')).every(
+                   s => s.previousElementSibling && s.previousElementSibling.querySelector('.jupyter-widgets'))"""
+        )
+
+    assert broken_images(page) == []
+
+    outputs = page.locator(".cell_output")
+    assert page.locator(".cell_output .output.traceback, .cell_output .output.error").count() == 0, \
+        "a cell output is an error"
+    for text in outputs.all_inner_texts():
+        assert "Traceback (most recent call last)" not in text, text[-2000:]
+        assert not re.search(r"^\w*(Error|Exception): ", text, re.MULTILINE), text[-2000:]
+
+    if (ROOT / f"{docname}.ipynb").is_file():
+        hrefs = page.locator('a[href^="https://colab.research.google.com"]').evaluate_all(
+            "links => links.map(a => a.getAttribute('href'))")
+        assert hrefs, f"{docname}: no Colab launch button"
+        assert set(hrefs) == {expected_colab_url(docname)}
+
+    assert v.js_errors == [], f"JavaScript errors: {v.js_errors}"
+    assert v.external == [], f"requests left the machine: {v.external}"
+    assert v.failed == [], f"requests failed (missing local files?): {v.failed}"
+
+
+def test_widget_snapshots_render_progress_bars(visit):
+    """At least one page shows a tqdm progress bar, and it renders as a widget offline."""
+    pages = [d for d in DOCNAMES if (HTML / f"{d}.html").is_file()
+             and "application/vnd.jupyter.widget-view+json" in (HTML / f"{d}.html").read_text(encoding="utf-8")]
+    assert pages, "no page holds a widget snapshot (the introduction's progress bar should)"
+    v = visit(f"{pages[0]}.html")
+    bars = v.page.locator(".widget-subarea .progress, .widget-subarea .widget-progress")
+    bars.first.wait_for(state="attached")
+    assert bars.count() >= 1
+    assert v.external == []
+
+
+def test_exercise_solutions_are_folded_and_open_on_click(visit):
+    pages = [d for d in DOCNAMES if (HTML / f"{d}.html").is_file()
+             and 'class="solution dropdown' in (HTML / f"{d}.html").read_text(encoding="utf-8")]
+    assert pages, "no page of the book has an exercise solution in a dropdown"
+    for docname in pages:
+        v = visit(f"{docname}.html")
+        solutions = v.page.locator("div.solution.dropdown")
+        assert solutions.count() >= 1
+        for i in range(solutions.count()):
+            solution = solutions.nth(i)
+            body = solution.locator(":scope > :not(.admonition-title)").first
+            solution.scroll_into_view_if_needed()
+            assert not body.is_visible(), f"{docname}: solution {i + 1} is not folded"
+            solution.locator(".admonition-title .toggle-button").click()  # the chevron
+            body.wait_for(state="visible", timeout=5_000)
+            assert body.inner_text().strip(), f"{docname}: solution {i + 1} is empty"
+        assert v.external == [] and v.js_errors == []

@@ -1,0 +1,278 @@
+"""Plotting helpers: every function takes ``ax=None`` (or a figure size), returns
+the Axes (or the array of Axes) and never calls ``plt.show()``.
+
+Example:
+    >>> axes = show_images(images[:8], titles=[...], ncols=8)
+    >>> ax = show_map(saliency[0], image=images[0])
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+
+def to_numpy_image(image) -> np.ndarray:
+    """(3, H, W) or (H, W) tensor/array in [0, 1] -> (H, W, 3) or (H, W) NumPy array, clipped."""
+    arr = image.detach().cpu().float().numpy() if isinstance(image, torch.Tensor) else np.asarray(image, float)
+    if arr.ndim == 3 and arr.shape[0] in (1, 3):
+        arr = np.moveaxis(arr, 0, -1)
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    return np.clip(arr, 0, 1) if arr.ndim == 3 else arr
+
+
+def rescale(x) -> np.ndarray:
+    """Linearly map an array to [0, 1] (constant arrays map to 0.5)."""
+    arr = x.detach().cpu().float().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, float)
+    lo, hi = np.nanmin(arr), np.nanmax(arr)
+    return np.full_like(arr, 0.5) if hi - lo < 1e-12 else (arr - lo) / (hi - lo)
+
+
+def show_image(image, ax=None, title: str | None = None):
+    """Show one image (3, H, W) in [0, 1] or a 2-D map, without axes ticks."""
+    ax = ax if ax is not None else plt.gca()
+    arr = to_numpy_image(image)
+    ax.imshow(arr, cmap=None if arr.ndim == 3 else "gray", interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def show_images(images, titles=None, ncols: int = 8, size: float = 1.6, axes=None):
+    """A grid of images (N, 3, H, W) in [0, 1] (or (N, H, W) maps); returns the Axes array."""
+    n = len(images)
+    if axes is None:
+        nrows = (n + ncols - 1) // ncols
+        _, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3 * (titles is not None)),
+                               squeeze=False)
+    flat = np.asarray(axes).ravel()
+    for i, ax in enumerate(flat):
+        if i < n:
+            show_image(images[i], ax=ax, title=None if titles is None else titles[i])
+        else:
+            ax.axis("off")
+    return axes
+
+
+def show_map(attribution, image=None, ax=None, title: str | None = None, cmap: str = "inferno",
+             alpha: float = 0.6, symmetric: bool = False):
+    """Show a 2-D map (H, W), optionally over a greyed copy of ``image`` (3, H, W) in [0, 1].
+
+    ``symmetric=True`` centres a diverging colour map on zero (for signed maps).
+    """
+    ax = ax if ax is not None else plt.gca()
+    m = attribution.detach().cpu().float().numpy() if isinstance(attribution, torch.Tensor) else np.asarray(attribution)
+    if m.ndim != 2:
+        raise ValueError(f"attribution must be a 2-D map (H, W); got shape {m.shape}")
+    if image is not None:
+        grey = to_numpy_image(image)
+        grey = grey.mean(-1) if grey.ndim == 3 else grey
+        ax.imshow(grey, cmap="gray", vmin=0, vmax=1)
+    kw = dict(cmap="bwr", vmin=-np.abs(m).max(), vmax=np.abs(m).max()) if symmetric else dict(cmap=cmap)
+    ax.imshow(m, alpha=alpha if image is not None else 1.0, interpolation="nearest", **kw)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def show_pointing(attribution, mask, image=None, ax=None, title: str | None = None, cmap: str = "inferno",
+                  alpha: float = 0.6):
+    """Show a map (H, W) with the object's outline (``mask`` (H, W) bool) and the map's maximum.
+
+    The maximum (the pointing game's point, first in row-major order) is a cross:
+    green when it lies on the object, red when not.
+    """
+    ax = show_map(attribution, image=image, ax=ax, title=title, cmap=cmap, alpha=alpha)
+    m = attribution.detach().cpu().float().numpy() if isinstance(attribution, torch.Tensor) else np.asarray(attribution)
+    k = mask.detach().cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
+    if k.shape != m.shape:
+        raise ValueError(f"mask must have the map's shape {m.shape}; got {k.shape}")
+    ax.contour(k.astype(float), levels=[0.5], colors="cyan", linewidths=0.8)
+    r, c = np.unravel_index(np.argmax(m), m.shape)
+    ax.plot(c, r, marker="x", markersize=7, markeredgewidth=2, color="lime" if k[r, c] else "red")
+    return ax
+
+
+def plot_scoreboard(table, columns=("pointing", "pointing_tol", "mass"), labels=None, baselines=(), ax=None):
+    """Horizontal grouped bars: one group per method (rows of ``table``), one bar per column.
+
+    Args:
+        table: ``{method: {column: value}}`` (e.g. mean scores from ``vizlib.metrics.score_maps``).
+        columns: the columns to draw, in order.
+        labels: legend labels for the columns (default: the column names).
+        baselines: methods drawn hatched, to set them apart (e.g. random and centre maps).
+        ax: the Axes to draw in (default: the current Axes).
+    """
+    ax = ax if ax is not None else plt.gca()
+    names = list(table)
+    labels = list(columns) if labels is None else list(labels)
+    height = 0.8 / len(columns)
+    y = np.arange(len(names))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for j, col in enumerate(columns):
+        values = [table[n].get(col, np.nan) for n in names]
+        bars = ax.barh(y + (j - (len(columns) - 1) / 2) * height, values, height, label=labels[j],
+                       color=colours[j % len(colours)])
+        for bar, n in zip(bars, names):
+            if n in baselines:
+                bar.set_hatch("//")
+                bar.set_alpha(0.6)
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    return ax
+
+
+# ----------------------------------------------------------------------------- activations and style
+def show_feature_grid(rows, n: int = 8, size: float = 1.0, cmap: str = "viridis", axes=None):
+    """Feature maps, one row per layer: ``rows`` maps a label to (C, H, W) maps; the first ``n``
+    channels of each are shown, each with its own colour scale from 0 to its maximum.
+    Returns the (len(rows), n) array of Axes."""
+    rows = dict(rows)
+    if axes is None:
+        _, axes = plt.subplots(len(rows), n, figsize=(size * n, size * len(rows)), squeeze=False)
+    axes = np.asarray(axes).reshape(len(rows), n)
+    for r, (label, maps) in enumerate(rows.items()):
+        arr = maps.detach().cpu().float().numpy() if isinstance(maps, torch.Tensor) else np.asarray(maps)
+        for c in range(n):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c < len(arr):
+                ax.imshow(arr[c], cmap=cmap, vmin=min(arr[c].min(), 0), vmax=max(arr[c].max(), 1e-12),
+                          interpolation="nearest")
+            else:
+                ax.axis("off")
+        axes[r, 0].set_ylabel(label, fontsize=8)
+    return axes
+
+
+def show_patch_grid(patches, row_labels=None, size: float = 0.8, axes=None):
+    """Image patches (R, K, 3, P, P) in [0, 1] as an R x K grid, a label left of each row.
+    Returns the (R, K) array of Axes."""
+    r, k = patches.shape[:2]
+    if axes is None:
+        _, axes = plt.subplots(r, k, figsize=(size * k, size * r), squeeze=False)
+    axes = np.asarray(axes).reshape(r, k)
+    for i in range(r):
+        for j in range(k):
+            show_image(patches[i][j], ax=axes[i, j])
+        if row_labels is not None:
+            axes[i, 0].set_ylabel(row_labels[i], fontsize=8)
+    return axes
+
+
+def draw_receptive_fields(image, fields, ax=None, unit=None, colors=None):
+    """Draw on ``image`` (3, H, W) the receptive field of one unit per layer.
+
+    ``fields`` maps a label to a :class:`vizlib.activations.ReceptiveField`;
+    ``unit`` is the (row, col) of the unit in each layer's feature map, default
+    the one nearest the centre. The part of a field that falls on the padding,
+    outside the image, is clipped by the axes. Returns the Axes.
+    """
+    from matplotlib.patches import Rectangle
+
+    ax = show_image(image, ax=ax)
+    h, w = to_numpy_image(image).shape[:2]
+    colors = colors or plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (label, f) in enumerate(dict(fields).items()):
+        r, c = unit if unit is not None else (f.feature_size // 2, f.feature_size // 2)
+        top, left = f.offset + r * f.jump, f.offset + c * f.jump
+        ax.add_patch(Rectangle((left - 0.5, top - 0.5), f.size, f.size, fill=False, lw=2,
+                               color=colors[i % len(colors)], label=f"{label}: {f.size} px"))
+    ax.set_xlim(-0.5, w - 0.5)
+    ax.set_ylim(h - 0.5, -0.5)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
+    return ax
+
+
+def plot_history(history, keys=None, ax=None, title: str | None = None, logy: bool = True):
+    """Loss curves from a dict ``{name: values per step}`` (e.g. an optimisation's history).
+    Returns the Axes."""
+    ax = ax if ax is not None else plt.gca()
+    for key in keys or list(history):
+        ax.plot(np.asarray(history[key]), label=key)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+# --------------------------------------------------------------------------- filters and vision chapters
+def _filter_rgb(w: np.ndarray) -> np.ndarray:
+    """(C, k, k) or (k, k) filter -> displayable array, zero at mid-grey, scaled by its own max |w|."""
+    m = np.abs(w).max()
+    w = w / (2 * m) + 0.5 if m > 0 else np.full_like(w, 0.5)
+    if w.ndim == 3:
+        w = np.moveaxis(w, 0, -1) if w.shape[0] == 3 else w.mean(0)
+    return w
+
+
+def show_filters(weights, titles=None, ncols: int = 8, size: float = 0.9, axes=None):
+    """A grid of filters: (N, 3, k, k) as colour images or (N, k, k) / (N, 1, k, k) in grey.
+
+    Each filter is scaled by its own largest |weight| so that zero is mid-grey: light is
+    positive, dark negative (for colour filters, per channel). Returns the Axes array.
+    """
+    w = weights.detach().cpu().float().numpy() if isinstance(weights, torch.Tensor) else np.asarray(weights, float)
+    if w.ndim not in (3, 4):
+        raise ValueError(f"weights must have shape (N, k, k) or (N, C, k, k); got {w.shape}")
+    n = len(w)
+    if axes is None:
+        nrows = (n + ncols - 1) // ncols
+        _, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.25 * (titles is not None)) * nrows),
+                               squeeze=False)
+    for i, ax in enumerate(np.asarray(axes).ravel()):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i >= n:
+            ax.axis("off")
+            continue
+        img = _filter_rgb(w[i])
+        ax.imshow(img, cmap=None if img.ndim == 3 else "gray", vmin=0, vmax=1, interpolation="nearest")
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=7)
+    return axes
+
+
+def show_spectrum(response, ax=None, title: str | None = None, log: bool = False):
+    """Show a centred magnitude spectrum (size, size) from ``vizlib.filters.frequency_response``.
+
+    Axes are labelled in cycles per pixel (-0.5 to 0.5); ``log=True`` shows log(1 + |H|).
+    """
+    ax = ax if ax is not None else plt.gca()
+    h = np.asarray(response, float)
+    if h.ndim != 2:
+        raise ValueError(f"response must be a 2-D spectrum (size, size); got shape {h.shape}")
+    n = h.shape[0]
+    lo, hi = (-0.5 - 0.5 / n, 0.5 - 0.5 / n) if n % 2 == 0 else (-0.5, 0.5)  # pixel edges
+    ax.imshow(np.log1p(h) if log else h, cmap="magma", extent=(lo, hi, hi, lo), interpolation="nearest")
+    ax.set_xticks([-0.5, 0, 0.5])
+    ax.set_yticks([-0.5, 0, 0.5])
+    ax.tick_params(labelsize=7)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def plot_tuning(thetas, responses, ax=None, label: str | None = None, mark=None, **kwargs):
+    """Plot a tuning curve: responses against orientation in degrees; ``mark`` draws a vertical line."""
+    ax = ax if ax is not None else plt.gca()
+    t = np.degrees(np.asarray(thetas, float))
+    r = responses.detach().cpu().numpy() if isinstance(responses, torch.Tensor) else np.asarray(responses, float)
+    ax.plot(t, r, label=label, **kwargs)
+    if mark is not None:
+        ax.axvline(np.degrees(mark), color="0.5", lw=0.8, ls=":")
+    ax.set_xlabel("orientation (degrees)")
+    ax.set_ylabel("response")
+    return ax
