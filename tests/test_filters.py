@@ -313,3 +313,34 @@ def test_fit_filters_matches_fit_gabor_per_filter():
     assert (res["r2"] > res["surrogate_r2"].max(1)).all()
     with pytest.raises(ValueError, match="weights must have shape"):
         filters.fit_filters(np.ones((7, 7)))
+
+
+# --------------------------------------------------------------------------- patches
+def test_whiten_flattens_a_one_over_f_spectrum():
+    rng = np.random.default_rng(0)
+    n = 128
+    fy, fx = np.meshgrid(np.fft.fftfreq(n), np.fft.fftfreq(n), indexing="ij")
+    f = np.hypot(fx, fy)
+    f[0, 0] = 1.0
+    pink = np.real(np.fft.ifft2(np.fft.fft2(rng.standard_normal((n, n))) / f))  # amplitude ~ 1/f
+    white = filters.whiten(pink, cutoff=0.8).numpy().astype(float)
+    assert white.mean() == pytest.approx(0, abs=1e-5) and white.std() == pytest.approx(1, abs=1e-4)
+    spec = np.abs(np.fft.fft2(white))
+    low = spec[(f > 0.05) & (f < 0.1)].mean()
+    mid = spec[(f > 0.15) & (f < 0.2)].mean()
+    assert 0.7 < mid / low < 1.4  # flat, where the input fell by a factor of 2
+    with pytest.raises(ValueError, match="cutoff"):
+        filters.whiten(pink, cutoff=2.0)
+
+
+def test_random_patches_are_crops_of_the_image():
+    img = torch.arange(3 * 20 * 30, dtype=torch.float32).reshape(3, 20, 30)
+    p = filters.random_patches(img, 5, 7, seed=1)
+    assert p.shape == (7, 3, 5, 5)
+    for patch in p:  # each patch is a contiguous crop: row steps of 30, column steps of 1
+        top_left = int(patch[0, 0, 0].item())
+        r, c = divmod(top_left, 30)
+        assert torch.equal(patch, img[:, r:r + 5, c:c + 5])
+    assert torch.equal(p, filters.random_patches(img, 5, 7, seed=1))
+    with pytest.raises(ValueError, match="size"):
+        filters.random_patches(img, 25, 3)

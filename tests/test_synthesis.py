@@ -326,6 +326,7 @@ def test_zero_image_with_all_first_layer_relus_off_warns_and_noise_moves():
     (dict(target=0, lr=0.0), ValueError, "lr must be a positive"),
     (dict(target=0, lr=float("nan")), ValueError, "lr must be a positive"),
     (dict(target=0, l2=-1.0), ValueError, "l2 must be a number >= 0"),
+    (dict(target=0, lr=100.0, l2=0.01), ValueError, "lr * l2 must be below 0.5"),
     (dict(target=0, blur_every=-2), ValueError, "blur_every must be a positive int"),
     (dict(target=0, blur_sigma=0.0), ValueError, "blur_sigma must be a positive"),
     (dict(target=0, norm_clip=1.0), ValueError, "norm_clip must be None or a fraction"),
@@ -391,3 +392,10 @@ def test_channel_model_stopping_early_matches_a_full_forward_pass(make, layer, s
         with torch.no_grad():
             last = model.relu(model.conv2(model.relu(model.conv1(out.image))))
         assert out.history["activation"][-1] == pytest.approx(last[0, 1].mean().item(), rel=1e-5)
+
+
+def test_diverging_ascent_raises_instead_of_returning_nan():
+    model = identity_linear()
+    with pytest.raises(FloatingPointError, match="lower lr"):
+        S.class_model(model, 0, steps=3, lr=1e40, image_size=8, progress=False, **OFF)
+    assert hook_count(model) == 0

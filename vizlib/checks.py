@@ -438,3 +438,126 @@ def check_complex_cell(fn) -> float:
         got = _real_result("check_complex_cell", fn(stimuli.clone(), rfs.clone()), hint)
         pairs.append((got, complex_cell_response(stimuli, rfs)))
     return compare("check_complex_cell", pairs, atol=1e-4, rtol=1e-4, hint=hint)
+
+
+# --------------------------------------------------------------------------- attribution checks
+# (check_guided_relu_backward: deconvnet chapter; check_occlusion_loop: occlusion chapter)
+
+
+def _attr_fail(name: str, msg: str):
+    text = f"FAIL {name}: {msg}"
+    print(text)
+    raise AssertionError(text)
+
+
+def _relu_rule_cases():
+    """(forward_input, grad_output) pairs with exact zeros, negatives and positives in both."""
+    g = torch.Generator().manual_seed(11)
+    small = (torch.tensor([-2.0, -1.0, 0.0, 0.5, 1.0, 3.0]), torch.tensor([1.0, -1.0, 2.0, -3.0, 0.5, 0.0]))
+    x = torch.randn(2, 3, 5, 5, generator=g)
+    grad = torch.randn(2, 3, 5, 5, generator=g)
+    x[0, 0, 0, :3] = 0.0
+    grad[1, 2, 4, 2:] = 0.0
+    return [small, (x, grad)]
+
+
+def check_guided_relu_backward(fn) -> float:
+    """Check ``fn(forward_input, grad_output, rule)``: what a ReLU sends back under each rule.
+
+    For ``y = max(x, 0)`` with ``x = forward_input`` and ``g = grad_output`` (any shape),
+    ``fn`` must return, like :func:`vizlib.attribution.relu_backward`:
+
+    - ``rule="backprop"``: ``g * [x > 0]``;
+    - ``rule="deconvnet"``: ``max(g, 0)`` (the forward pass is ignored);
+    - ``rule="guided"``: ``max(g, 0) * [x > 0]``;
+
+    without modifying its arguments. Prints PASS/FAIL and raises ``AssertionError`` on a
+    wrong answer.
+
+    Example:
+        >>> vizlib.checks.check_guided_relu_backward(my_relu_backward)
+        PASS check_guided_relu_backward: max |error| 0 over 6 cases
+    """
+    from .attribution import RULES, relu_backward
+
+    name = "check_guided_relu_backward"
+    if not callable(fn):
+        raise TypeError(f"fn must be a function fn(forward_input, grad_output, rule); got {type(fn).__name__}")
+    hints = {
+        "backprop": "backprop is the chain rule: keep g where the forward input x was > 0 (x = 0 counts as "
+                    "inactive), zero elsewhere; the sign of g does not matter.",
+        "deconvnet": "deconvnet rectifies the backward signal itself, max(g, 0), whatever x was in the forward "
+                     "pass.",
+        "guided": "guided backprop keeps g only where BOTH the forward input x > 0 AND g > 0 "
+                  "(max(g, 0) * [x > 0]).",
+    }
+    pairs = []
+    for rule in RULES:
+        for x, g in _relu_rule_cases():
+            x_in, g_in = x.clone(), g.clone()
+            got = fn(x_in, g_in, rule)
+            if not (torch.equal(x_in, x) and torch.equal(g_in, g)):
+                _attr_fail(name, f"rule {rule!r}: your function modified its arguments in place; "
+                                 "return a new tensor (no relu_, clamp_ or masked_fill_ on the inputs).")
+            expected = relu_backward(x, g, rule)
+            got_arr = _as_array(got)
+            if got_arr.shape != tuple(expected.shape) or not np.allclose(got_arr, _as_array(expected), atol=1e-6):
+                compare(name, [(got_arr, expected)], atol=1e-6, rtol=1e-6, hint=f"rule {rule!r}: {hints[rule]}")
+            pairs.append((got_arr, expected))
+    return compare(name, pairs, atol=1e-6, rtol=1e-6)
+
+
+def _occlusion_check_model():
+    """A small fixed CNN for 16x16 images with 5 classes (built the same way on every call)."""
+    from torch import nn
+
+    gen = torch.Generator().manual_seed(7)
+    model = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(6, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(8 * 4 * 4, 5))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * (0.6 if p.ndim > 1 else 0.1))
+    return model.eval()
+
+
+#: (window, stride, target, image seed) cases of check_occlusion_loop; (16 - window) % stride == 0 in all.
+_OCCLUSION_CASES = ((4, 4, 0, 1), (6, 2, 3, 2), (3, 1, 1, 3), (16, 1, 4, 4), (8, 8, 2, 5))
+
+
+def check_occlusion_loop(fn) -> float:
+    """Check ``fn(model, image, target, window, stride)``, the occlusion loop of Zeiler and Fergus.
+
+    ``image`` is one normalised image (C, H, W); ``fn`` must return the (R, S) grid of the
+    target class's softmax probability when the ``window`` x ``window`` square with top-left
+    corner ``(i * stride, j * stride)`` is set to 0 on every channel, for
+    ``i * stride <= H - window`` and ``j * stride <= W - window`` (every case here has
+    ``(H - window) % stride == 0``), as ``vizlib.attribution.occlusion_grid(...).target_prob``.
+    Five cases on a small fixed CNN with 16x16 images. Prints PASS/FAIL and raises
+    ``AssertionError`` on a wrong answer.
+
+    Example:
+        >>> vizlib.checks.check_occlusion_loop(my_occlusion_grid)
+        PASS check_occlusion_loop: max |error| 6e-08 over 5 cases
+    """
+    from .attribution import occlusion_grid
+
+    name = "check_occlusion_loop"
+    if not callable(fn):
+        raise TypeError(f"fn must be a function fn(model, image, target, window, stride); got {type(fn).__name__}")
+    hint = ("occlude a fresh copy of the image for every position (rows first, then columns), set the "
+            "window to 0 on all channels, run the model on a batch of one, and keep the softmax probability "
+            "of the target class (not the logit, not the drop).")
+    model = _occlusion_check_model()
+    pairs = []
+    for window, stride, target, seed in _OCCLUSION_CASES:
+        image = torch.randn(3, 16, 16, generator=torch.Generator().manual_seed(seed))
+        original = image.clone()
+        with torch.no_grad():
+            got = fn(model, image, target, window, stride)
+        if not torch.equal(image, original):
+            _attr_fail(name, "your function modified the image in place; occlude a copy (image.clone()).")
+        expected = occlusion_grid(model, original[None], target, window=window, stride=stride,
+                                  progress=False).target_prob[0]
+        pairs.append((got, expected))
+    return compare(name, pairs, atol=1e-5, rtol=1e-4, hint=hint)

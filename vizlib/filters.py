@@ -312,6 +312,53 @@ def pass_band(kernel, size: int = 64) -> str:
     return "low-pass" if peak == 0 else ("high-pass" if peak >= 7 else "band-pass")
 
 
+# --------------------------------------------------------------------------- natural-image patches
+def whiten(image, cutoff: float = 0.3) -> torch.Tensor:
+    """Whiten a grey image as Olshausen and Field (1996) did before learning filters from it.
+
+    Natural images have an amplitude spectrum falling roughly as 1/f; multiplying by
+    ``f * exp(-(f / f0)^4)`` (f radial frequency, ``f0 = cutoff * 0.5`` cycles/pixel)
+    flattens it up to ``f0`` and removes the noisiest highest frequencies. The result has
+    zero mean and unit standard deviation.
+
+    Args:
+        image: (H, W) tensor or array.
+        cutoff: f0 as a fraction of the Nyquist frequency, in (0, 1].
+
+    Returns:
+        Tensor (H, W), float32.
+    """
+    img = _to_numpy(image, "image", ndims=(2,))
+    cutoff = _check_positive("cutoff", cutoff)
+    if cutoff > 1:
+        raise ValueError(f"cutoff must be in (0, 1]; got {cutoff}")
+    fy, fx = np.meshgrid(np.fft.fftfreq(img.shape[0]), np.fft.fftfreq(img.shape[1]), indexing="ij")
+    f = np.hypot(fx, fy)
+    gain = f * np.exp(-((f / (0.5 * cutoff)) ** 4))
+    out = np.real(np.fft.ifft2(np.fft.fft2(img - img.mean()) * gain))
+    sd = out.std()
+    return torch.from_numpy(out / sd if sd > 0 else out).float()
+
+
+def random_patches(image, size: int, n: int, seed: int = 0) -> torch.Tensor:
+    """``n`` square patches cut at random positions from a (H, W) or (C, H, W) image.
+
+    Returns:
+        Tensor (n, size, size) or (n, C, size, size).
+    """
+    _check_positive("size", size, integer=True)
+    _check_positive("n", n, integer=True)
+    if not isinstance(image, torch.Tensor) or image.ndim not in (2, 3):
+        raise ValueError("image must be a tensor of shape (H, W) or (C, H, W)")
+    h, w = image.shape[-2:]
+    if size > min(h, w):
+        raise ValueError(f"size must be at most the image's smaller side {min(h, w)}; got {size}")
+    gen = torch.Generator().manual_seed(seed)
+    rows = torch.randint(0, h - size + 1, (n,), generator=gen)
+    cols = torch.randint(0, w - size + 1, (n,), generator=gen)
+    return torch.stack([image[..., r:r + size, c:c + size] for r, c in zip(rows.tolist(), cols.tolist())])
+
+
 # --------------------------------------------------------------------------- multi-channel filters
 def spatial_component(kernel):
     """The principal colour component of a filter: its best rank-1 colour x space split.

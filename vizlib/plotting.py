@@ -276,3 +276,58 @@ def plot_tuning(thetas, responses, ax=None, label: str | None = None, mark=None,
     ax.set_xlabel("orientation (degrees)")
     ax.set_ylabel("response")
     return ax
+
+
+def show_attribution(attribution, ax=None, title: str | None = None, percentile: float = 99.5):
+    """Show a signed attribution (C, H, W), e.g. a gradient or a deconvnet reconstruction, as an image.
+
+    Zero is mid-grey; each channel's sign and size become colour and contrast, scaled so
+    that the ``percentile``-th percentile of ``|attribution|`` reaches the ends of the range
+    (the convention of Springenberg et al. and Zeiler and Fergus). A (H, W) map is shown
+    in grey the same way.
+    """
+    ax = ax if ax is not None else plt.gca()
+    a = attribution.detach().cpu().float().numpy() if isinstance(attribution, torch.Tensor) else np.asarray(attribution, float)
+    if a.ndim not in (2, 3):
+        raise ValueError(f"attribution must have shape (C, H, W) or (H, W); got {a.shape}")
+    scale = np.percentile(np.abs(a), percentile)
+    scale = scale if scale > 0 else 1.0
+    img = np.clip(0.5 + 0.5 * a / scale, 0, 1)
+    if img.ndim == 3:
+        img = np.moveaxis(img, 0, -1)
+        if img.shape[-1] == 1:
+            img = img[..., 0]
+    ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def show_class_map(classes, names, ax=None, title: str | None = None, legend: bool = True, max_legend: int = 8):
+    """Show a map (R, S) of class indices (e.g. the most probable class per occluder position).
+
+    Each class that occurs gets its own colour; the legend names the ``max_legend`` most
+    frequent ones (``names`` maps class index to name).
+    """
+    ax = ax if ax is not None else plt.gca()
+    c = classes.detach().cpu().numpy() if isinstance(classes, torch.Tensor) else np.asarray(classes)
+    if c.ndim != 2:
+        raise ValueError(f"classes must be a 2-D map (R, S); got shape {c.shape}")
+    present, counts = np.unique(c, return_counts=True)
+    order = present[np.argsort(-counts, kind="stable")]
+    palette = plt.get_cmap("tab10" if len(order) <= 10 else "tab20")
+    colour_of = {k: palette(i % palette.N) for i, k in enumerate(order)}
+    rgb = np.array([[colour_of[k][:3] for k in row] for row in c])
+    ax.imshow(rgb, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if legend:
+        from matplotlib.patches import Patch
+
+        handles = [Patch(color=colour_of[k], label=str(names[int(k)])) for k in order[:max_legend]]
+        ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax

@@ -41,15 +41,18 @@ import numbers
 
 import numpy as np
 import torch
-from scipy import sparse
+from scipy import ndimage, sparse
 from scipy.sparse import csgraph
 
 __all__ = [
-    "colour_costs", "contrast_weights", "energy", "graph_cut", "iou", "saliency_segmentation",
+    "SMOOTHNESS", "colour_costs", "contrast_weights", "energy", "graph_cut", "iou", "largest_component",
+    "saliency_segmentation",
     "saliency_segmentation_batch", "seed_masks", "threshold_segmentation",
 ]
 
 _INT32_MAX = np.iinfo(np.int32).max
+#: Default weight of the pairwise term of :func:`saliency_segmentation` (see its docstring).
+SMOOTHNESS = 8.0
 
 
 # --------------------------------------------------------------------------- helpers
@@ -362,14 +365,44 @@ def graph_cut(cost_fg, cost_bg, weight_right, weight_down, *, fg_seeds=None, bg_
 # --------------------------------------------------------------------------- pipelines
 
 
+def largest_component(mask) -> np.ndarray:
+    """The largest 4-connected component of a bool mask (all False if the mask is empty).
+
+    Simonyan et al. (2014) keep only this component of the graph-cut foreground.
+    Among components of equal size, the first in row-major order wins.
+
+    Args:
+        mask: (H, W) bool array or tensor.
+
+    Returns:
+        (H, W) bool array.
+
+    Example:
+        >>> largest_component(np.array([[True, False, True, True]]))
+        array([[False, False,  True,  True]])
+    """
+    arr = _to_numpy(mask, "mask")
+    if arr.ndim != 2 or arr.dtype != bool:
+        raise ValueError(f"mask must be an (H, W) bool mask; got shape {arr.shape}, dtype {arr.dtype}")
+    labelled, n = ndimage.label(arr)  # 4-connectivity by default
+    if n == 0:
+        return np.zeros(arr.shape, bool)
+    sizes = np.bincount(labelled.ravel())[1:]
+    return labelled == 1 + int(np.argmax(sizes))
+
+
 def saliency_segmentation(saliency_map, image, *, fg_quantile: float = 0.95, bg_quantile: float = 0.3,
-                          smoothness: float = 2.0, bins: int = 8, hard_seeds: bool = True) -> np.ndarray:
+                          smoothness: float = SMOOTHNESS, bins: int = 8, hard_seeds: bool = False,
+                          largest_only: bool = True) -> np.ndarray:
     """Segment the object that a saliency map points at (Simonyan et al. 2014, section 3.1).
 
     Seeds from the map's quantiles (:func:`seed_masks`), colour models from the
     seeds (:func:`colour_costs`), contrast-sensitive smoothness
-    (:func:`contrast_weights`), then the minimum-energy labelling by a graph cut
-    (:func:`graph_cut`, Boykov and Jolly 2001; Rother et al. 2004).
+    (:func:`contrast_weights`), the minimum-energy labelling by a graph cut
+    (:func:`graph_cut`, Boykov and Jolly 2001; Rother et al. 2004), and, as in
+    the paper, only the largest connected component of the foreground
+    (:func:`largest_component`). As in the paper, the seeds only estimate the
+    colour models by default (``hard_seeds=False``).
 
     Args:
         saliency_map: (H, W) real array or tensor (for example one map of
@@ -379,8 +412,10 @@ def saliency_segmentation(saliency_map, image, *, fg_quantile: float = 0.95, bg_
         fg_quantile, bg_quantile: seed quantiles, ``0 < bg_quantile < fg_quantile < 1``.
         smoothness: weight of the pairwise term (>= 0).
         bins: colour-histogram bins per channel.
-        hard_seeds: if True, seeds keep their label; if False they only shape the
-            colour models (and the cut may relabel them).
+        hard_seeds: if True, seeds keep their label (hard constraints); if False
+            (the paper's choice) they only shape the colour models, and the cut
+            may relabel them.
+        largest_only: keep only the largest 4-connected foreground component.
 
     Returns:
         (H, W) bool array, True on the object.
@@ -390,13 +425,15 @@ def saliency_segmentation(saliency_map, image, *, fg_quantile: float = 0.95, bg_
     """
     m = _map2d(saliency_map, "saliency_map")
     img = _image(image, m.shape)
-    if not isinstance(hard_seeds, bool):
-        raise TypeError(f"hard_seeds must be a bool; got {type(hard_seeds).__name__}")
+    for name, flag in (("hard_seeds", hard_seeds), ("largest_only", largest_only)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be a bool; got {type(flag).__name__}")
     fg, bg = seed_masks(m, fg_quantile=fg_quantile, bg_quantile=bg_quantile)
     cost_fg, cost_bg = colour_costs(img, fg, bg, bins=bins)
     w_right, w_down = contrast_weights(img, smoothness=smoothness)
     seeds = dict(fg_seeds=fg, bg_seeds=bg) if hard_seeds else {}
-    return graph_cut(cost_fg, cost_bg, w_right, w_down, **seeds)
+    mask = graph_cut(cost_fg, cost_bg, w_right, w_down, **seeds)
+    return largest_component(mask) if largest_only else mask
 
 
 def saliency_segmentation_batch(saliency_maps, images, *, progress: bool = False, **options) -> np.ndarray:
@@ -407,7 +444,7 @@ def saliency_segmentation_batch(saliency_maps, images, *, progress: bool = False
         images: (N, 3, H, W) float in [0, 1].
         progress: show a progress bar (``tqdm.auto``).
         **options: passed to :func:`saliency_segmentation` (``fg_quantile``,
-            ``bg_quantile``, ``smoothness``, ``bins``, ``hard_seeds``).
+            ``bg_quantile``, ``smoothness``, ``bins``, ``hard_seeds``, ``largest_only``).
 
     Returns:
         (N, H, W) bool array.

@@ -433,6 +433,9 @@ def render(model: nn.Module, objective: Objective, image: torch.Tensor, *, steps
                 img = img.detach() + lr * grad
                 for r in regularisers:
                     img = r(img, grad, step)
+                if not torch.isfinite(img).all():
+                    raise FloatingPointError(f"the image became NaN or infinite at step {step + 1}; "
+                                             f"lower lr (got {lr:g})")
                 measure(img, forward(img))
         bar.close()
     return Synthesis(img.detach(), {k: np.asarray(v) for k, v in history.items()})
@@ -489,12 +492,22 @@ def _regularisers(l2, blur_every_, blur_sigma, norm_clip, contrib_clip, jitter_)
     return float(l2), regs, (jitter(n) if n else None)
 
 
+def _check_decay(lr, l2):
+    if 2 * lr * l2 >= 1:
+        raise ValueError(
+            f"lr * l2 must be below 0.5; got lr={lr:g}, l2={l2:g}: each step multiplies the image by "
+            f"1 - 2 * lr * l2 = {1 - 2 * lr * l2:.3g}, which overshoots zero and can diverge. "
+            "Lower lr or l2.")
+
+
 _DOC_REGULARISERS = """
         steps: number of gradient-ascent updates (>= 1).
-        lr: step size (> 0) of ``I <- I + lr * grad``.
+        lr: step size (> 0) of ``I <- I + lr * grad``. Plain gradient ascent, so
+            the right value depends on the model's gradient scale: the default
+            suits the course network.
         l2: weight of ``- l2 * ||I||^2`` in the objective (0 switches it off); its
             gradient ``-2 * l2 * I`` is the same as decaying the image by
-            ``1 - 2 * lr * l2`` each step.
+            ``1 - 2 * lr * l2`` each step, so ``lr * l2`` must stay below 0.5.
         blur_every, blur_sigma: blur with a Gaussian of ``blur_sigma`` pixels after
             every ``blur_every``-th step (None or 0: off).
         norm_clip: after every step, zero this fraction of pixels with the smallest
@@ -515,8 +528,8 @@ _DOC_REGULARISERS = """
 """
 
 
-def class_model(model: nn.Module, target: int, *, steps: int = 200, lr: float = 1.0,
-                l2: float = 1e-3, blur_every: int | None = 4, blur_sigma: float = 0.6,
+def class_model(model: nn.Module, target: int, *, steps: int = 100, lr: float = 20.0,
+                l2: float = 2e-3, blur_every: int | None = 4, blur_sigma: float = 0.6,
                 norm_clip: float | None = 0.2, contrib_clip: float | None = None, jitter: int = 3,
                 image_size: int | None = None, init="zeros", seed: int = 0,
                 progress: bool = True) -> Synthesis:
@@ -542,6 +555,7 @@ def class_model(model: nn.Module, target: int, *, steps: int = 200, lr: float = 
     check_model(model)
     target = _check_index(target, "target")
     l2, regs, tr = _regularisers(l2, blur_every, blur_sigma, norm_clip, contrib_clip, jitter)
+    _check_decay(_check_lr(lr), l2)
     start = _start_image(model, init, image_size, _check_index(seed, "seed"))
     objective = class_score(target) - l2 * squared_norm() if l2 > 0 else class_score(target)
 
@@ -553,7 +567,7 @@ def class_model(model: nn.Module, target: int, *, steps: int = 200, lr: float = 
                   record=record, seed=seed, progress=progress, desc=f"class {target}")
 
 
-def channel_model(model: nn.Module, layer: str, channel: int, *, steps: int = 100, lr: float = 1.0,
+def channel_model(model: nn.Module, layer: str, channel: int, *, steps: int = 100, lr: float = 200.0,
                   l2: float = 1e-3, blur_every: int | None = 4, blur_sigma: float = 0.6,
                   norm_clip: float | None = None, contrib_clip: float | None = None, jitter: int = 2,
                   image_size: int | None = None, init="noise", seed: int = 0,
@@ -579,6 +593,7 @@ def channel_model(model: nn.Module, layer: str, channel: int, *, steps: int = 10
     get_module(model, layer)
     obj = _channel_objective(layer, channel)
     l2, regs, tr = _regularisers(l2, blur_every, blur_sigma, norm_clip, contrib_clip, jitter)
+    _check_decay(_check_lr(lr), l2)
     start = _start_image(model, init, image_size, _check_index(seed, "seed"))
     objective = obj - l2 * squared_norm() if l2 > 0 else obj
     return render(model, objective, start, steps=steps, lr=lr, transform=tr, regularisers=regs,
