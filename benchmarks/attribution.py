@@ -10,14 +10,13 @@ at 224x224:
 - ``guided_backprop`` and ``deconvnet`` against ``gradient`` (target: <= 1.5x), and the
   other gradient methods for reference.
 
-Each time is the median of several runs after a warm-up. Nothing is asserted: the
+Each time is the shortest of several runs after a warm-up (the machine is shared). Nothing is asserted: the
 numbers are for the README and the notes.
 """
 from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import time
 
 import torch
@@ -26,14 +25,15 @@ import vizlib
 from vizlib import attribution as A
 
 
-def median_time(fn, repeats: int) -> float:
+def best_time(fn, repeats: int) -> float:
+    """Shortest of ``repeats`` runs after a warm-up (the least disturbed by other processes)."""
     fn()  # warm-up
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return min(times)
 
 
 def naive_occlusion(model, x, target, window, stride):
@@ -85,10 +85,10 @@ def main(quick: bool = False) -> list[tuple]:
         x1 = torch.randn(1, 3, size, size)
         n_win = len(A.occlusion_positions(size, window, stride)) ** 2
         reps = 1 if quick else 3
-        t_batched = median_time(lambda: A.occlusion(model, x1, 1, window=window, stride=stride,
+        t_batched = best_time(lambda: A.occlusion(model, x1, 1, window=window, stride=stride,
                                                     batch_size=batch_size, progress=False), reps)
-        t_naive = median_time(lambda: naive_occlusion(model, x1, 1, window, stride), reps)
-        t_plain = median_time(lambda: plain_forwards(model, x1, n_win, batch_size), reps)
+        t_naive = best_time(lambda: naive_occlusion(model, x1, 1, window, stride), reps)
+        t_plain = best_time(lambda: plain_forwards(model, x1, n_win, batch_size), reps)
         what = f"{n_win} windows {window}px/{stride}px, batch {batch_size}"
         rows.append((label, "occlusion vs one-window loop", what, t_batched, t_naive, t_naive / t_batched, ">= 5x faster"))
         rows.append((label, "occlusion vs plain batched forwards", what, t_batched, t_plain, t_batched / t_plain,
@@ -96,9 +96,9 @@ def main(quick: bool = False) -> list[tuple]:
         xb = torch.randn(grad_batch, 3, size, size)
         target = torch.arange(grad_batch) % 5
         reps = 3 if quick else 9
-        t_grad = median_time(lambda: A.gradient(model, xb, target), reps)
+        t_grad = best_time(lambda: A.gradient(model, xb, target), reps)
         for method in (A.guided_backprop, A.deconvnet, A.saliency, A.grad_cam):
-            t = median_time(lambda: method(model, xb, target), reps)
+            t = best_time(lambda: method(model, xb, target), reps)
             goal = "<= 1.5x" if method in (A.guided_backprop, A.deconvnet) else ""
             rows.append((label, f"{method.__name__} vs gradient", f"batch {grad_batch}", t, t_grad, t / t_grad, goal))
     return rows

@@ -9,9 +9,9 @@ images of
 
 * the pointing game, exact and within ``--tolerance`` pixels (Zhang et al. 2016);
 * the mass in the mask (share of |map| on the object);
-* the deletion area (mean-colour baseline, smaller is better) and the insertion
-  area (blurred-image baseline, larger is better) over ``--steps`` steps
-  (Petsiuk et al. 2018);
+* the deletion area (smaller is better) and the insertion area (larger is
+  better) over ``--steps`` steps (Petsiuk et al. 2018), both with the mean
+  colour for pixels that are deleted or not yet inserted;
 
 with a 95% interval (mean +- 1.96 standard errors) for the pointing game, and the
 seconds each method took to make its maps. Maps with channels are reduced with
@@ -47,7 +47,8 @@ def methods(occlusion_window: int = 8, occlusion_stride: int = 4, smoothgrad_sam
         "SmoothGrad": lambda m, x, t: A.smoothgrad(m, x, t, n_samples=smoothgrad_samples, batch_size=256),
         "occlusion": lambda m, x, t: A.occlusion(m, x, t, window=occlusion_window, stride=occlusion_stride,
                                                  batch_size=256, progress=False),
-        "Grad-CAM": A.grad_cam,
+        "Grad-CAM": A.grad_cam,  # default layer: the last convolution (conv4, 4x4, for the course model)
+        "Grad-CAM (relu3)": lambda m, x, t: A.grad_cam(m, x, t, layer="features.relu3"),
         "guided Grad-CAM": A.guided_grad_cam,
     }
     return {k: v for k, v in table.items() if v is not None}

@@ -272,7 +272,7 @@ def test_occlusion_grid_row_net_literal():
     # windows over columns [0,1], [2,3], [3,4] (last one flush with the edge); sum(x) = 2
     g = A.occlusion_grid(row_net(), X_ROW, 0, window=(1, 2), stride=(1, 2), progress=False)
     sig = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
-    assert g.rows.tolist() == [0] and g.cols.tolist() == [0, 2, 3] and g.window == (1, 2)
+    assert g.rows.tolist() == [0] and g.cols.tolist() == [0, 2, 3] and g.window == (1, 2) and g.image_size == (1, 5)
     torch.testing.assert_close(g.clean_prob, torch.tensor([sig(1.5)]))
     torch.testing.assert_close(g.target_prob, torch.tensor([[[0.6224593312018546, 0.3775406687981454, 0.9241418199787566]]]))
     assert g.top_class.tolist() == [[[0, 1, 0]]]
@@ -330,6 +330,7 @@ def test_occlusion_matches_naive_loop(window, stride, batch_size):
     occ = A.occlusion(net, x, target, window=window, stride=stride, baseline=0.25, batch_size=batch_size,
                       progress=False)
     torch.testing.assert_close(occ, drops, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(g.pixel_map(), drops, atol=1e-6, rtol=1e-5)
 
 
 # --------------------------------------------------------------------------- unsupported activations

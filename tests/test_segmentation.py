@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from vizlib.segmentation import (
-    colour_costs, contrast_weights, energy, graph_cut, iou, saliency_segmentation,
+    colour_costs, contrast_weights, energy, graph_cut, iou, largest_component, saliency_segmentation,
     saliency_segmentation_batch, seed_masks, threshold_segmentation,
 )
 
@@ -175,6 +175,27 @@ def test_saliency_segmentation_recovers_flat_region_exactly(hard_seeds):
     assert iou(threshold_segmentation(sal, 1 - truth.mean()), truth) < 1.0
 
 
+def test_saliency_segmentation_keeps_largest_component_of_same_coloured_regions():
+    image, sal, truth = _two_region_scene(1)
+    decoy = np.zeros_like(truth)
+    decoy[19:22, 2:5] = True  # a small second red square, far from the salient one
+    image[:, torch.from_numpy(decoy)] = image[:, torch.from_numpy(truth)][:, :1]
+    sal[torch.from_numpy(decoy)] = -1.0  # the map does not point at it
+    both = saliency_segmentation(sal, image, largest_only=False)
+    np.testing.assert_array_equal(both, truth | decoy)  # the colour model finds both squares
+    np.testing.assert_array_equal(saliency_segmentation(sal, image), truth)
+
+
+def test_largest_component_hand_computed():
+    mask = np.array([[1, 1, 0, 1],
+                     [0, 0, 0, 1],
+                     [1, 0, 1, 1]], bool)  # components of 2, 1 and 4 pixels (4-connectivity)
+    np.testing.assert_array_equal(largest_component(mask), [[0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 1, 1]])
+    diagonal = np.array([[1, 0], [0, 1]], bool)  # diagonal pixels are not 4-connected: the first wins
+    np.testing.assert_array_equal(largest_component(torch.from_numpy(diagonal)), [[1, 0], [0, 0]])
+    assert not largest_component(np.zeros((3, 3), bool)).any()
+
+
 def test_saliency_segmentation_batch_matches_loop_and_leaves_inputs_unchanged():
     scenes = [_two_region_scene(s) for s in range(3)]
     images = torch.stack([s[0] for s in scenes])
@@ -237,6 +258,9 @@ def test_iou_hand_computed_values():
     (lambda: iou(np.zeros((2, 2), bool), np.zeros((2, 3), bool)), ValueError, "true must have the shape"),
     (lambda: iou(np.zeros((2, 2)), np.zeros((2, 2), bool)), ValueError, "bool"),
     (lambda: saliency_segmentation_batch(np.zeros((2, 4, 4)), np.zeros((3, 3, 4, 4))), ValueError, "images"),
+    (lambda: saliency_segmentation(np.zeros((4, 4)), np.zeros((3, 4, 4)), largest_only=None), TypeError,
+     "largest_only"),
+    (lambda: largest_component(np.ones((2, 2))), ValueError, "bool"),
     (lambda: colour_costs(np.zeros((3, 2, 2)), np.zeros((2, 2), bool), np.ones((2, 2), bool)), ValueError,
      "at least one pixel"),
 ])

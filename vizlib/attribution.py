@@ -711,6 +711,10 @@ class OcclusionGrid(NamedTuple):
         rows: ``(R,)`` top rows of the occluder positions.
         cols: ``(S,)`` left columns.
         window: ``(height, width)`` of the occluder.
+        image_size: ``(H, W)`` of the images.
+
+    ``grid.pixel_map()`` turns the grid into :func:`occlusion`'s per-pixel map without
+    running the model again.
     """
 
     target_prob: torch.Tensor
@@ -720,6 +724,22 @@ class OcclusionGrid(NamedTuple):
     rows: torch.Tensor
     cols: torch.Tensor
     window: tuple
+    image_size: tuple
+
+    def pixel_map(self) -> torch.Tensor:
+        """``(N, H, W)``: the drop ``clean_prob - target_prob`` averaged over the windows covering
+        each pixel (0 for pixels no window covers), on the device of ``target_prob``."""
+        n = self.target_prob.shape[0]
+        (h, w), (wh, ww) = self.image_size, self.window
+        drop = (self.clean_prob.view(n, 1, 1) - self.target_prob).detach().cpu()
+        total = torch.zeros(n, h, w, dtype=drop.dtype)
+        count = torch.zeros(h, w, dtype=drop.dtype)
+        for a, r in enumerate(self.rows.tolist()):
+            for b, q in enumerate(self.cols.tolist()):
+                total[:, r:r + wh, q:q + ww] += drop[:, a, b, None, None]
+                count[r:r + wh, q:q + ww] += 1
+        out = torch.where(count > 0, total / count.clamp(min=1), torch.zeros(()))
+        return out.to(self.target_prob.device)
 
 
 def _occlusion_scan(model, x, target, window, stride, baseline, batch_size, progress) -> OcclusionGrid:
@@ -756,11 +776,11 @@ def _occlusion_scan(model, x, target, window, stride, baseline, batch_size, prog
     shape = (n, len(rows), len(cols))
     as_t = lambda v: torch.tensor(v, dtype=torch.long)  # noqa: E731
     return OcclusionGrid(target_prob.view(shape), top_class.view(shape), top_prob.view(shape), clean,
-                         as_t(rows), as_t(cols), (wh, ww))
+                         as_t(rows), as_t(cols), (wh, ww), (h, w))
 
 
 def occlusion(model: nn.Module, x: torch.Tensor, target, *, window=8, stride=4, baseline=0.0,
-              batch_size: int = 64, progress: bool = True) -> torch.Tensor:
+              batch_size: int = 128, progress: bool = True) -> torch.Tensor:
     """Occlusion sensitivity (Zeiler and Fergus 2014): how much the target's probability
     drops when a grey square hides each part of the image.
 
@@ -789,22 +809,11 @@ def occlusion(model: nn.Module, x: torch.Tensor, target, *, window=8, stride=4, 
     Example:
         >>> occ = occlusion(model, x, labels, window=12, stride=4, progress=False)
     """
-    grid = _occlusion_scan(model, x, target, window, stride, baseline, batch_size, progress)
-    n, _, h, w = x.shape
-    wh, ww = grid.window
-    drop = (grid.clean_prob.view(n, 1, 1) - grid.target_prob).cpu()
-    total = torch.zeros(n, h, w, dtype=drop.dtype)
-    count = torch.zeros(h, w, dtype=drop.dtype)
-    for a, r in enumerate(grid.rows.tolist()):
-        for b, q in enumerate(grid.cols.tolist()):
-            total[:, r:r + wh, q:q + ww] += drop[:, a, b, None, None]
-            count[r:r + wh, q:q + ww] += 1
-    covered = count > 0
-    return torch.where(covered, total / count.clamp(min=1), torch.zeros(())).to(x.device)
+    return _occlusion_scan(model, x, target, window, stride, baseline, batch_size, progress).pixel_map()
 
 
 def occlusion_grid(model: nn.Module, x: torch.Tensor, target, *, window=8, stride=4, baseline=0.0,
-                   batch_size: int = 64, progress: bool = True) -> OcclusionGrid:
+                   batch_size: int = 128, progress: bool = True) -> OcclusionGrid:
     """The occluder-position maps of Zeiler and Fergus (2014), figure 7 (d) and (e).
 
     Same scan as :func:`occlusion`, but returns, for each occluder position (top-left
@@ -816,7 +825,8 @@ def occlusion_grid(model: nn.Module, x: torch.Tensor, target, *, window=8, strid
 
     Returns:
         :class:`OcclusionGrid` with ``target_prob``, ``top_class``, ``top_prob`` of shape
-        ``(N, R, S)``, ``clean_prob`` ``(N,)``, ``rows`` ``(R,)``, ``cols`` ``(S,)``, ``window``.
+        ``(N, R, S)``, ``clean_prob`` ``(N,)``, ``rows`` ``(R,)``, ``cols`` ``(S,)``, ``window``,
+        ``image_size``; ``.pixel_map()`` gives :func:`occlusion`'s ``(N, H, W)`` map.
 
     Example:
         >>> g = occlusion_grid(model, x, labels, window=16, stride=4)

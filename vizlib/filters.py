@@ -584,12 +584,14 @@ def fit_gabor(kernel):
     """Fit a 2-D Gabor function to a filter by least squares.
 
     The model is ``A * g(x - x0, y - y0)`` with ``g`` the Gabor of :func:`gabor_kernel`
-    (free centre, sigma, gamma, theta, wavelength, psi and amplitude). The amplitude and
-    phase enter linearly and are solved in closed form inside the residual; the other six
-    parameters are fitted with ``scipy.optimize.least_squares`` (bounded trust region)
-    from several starts taken from the largest peaks of the kernel's zero-padded
-    spectrum and the spread of its energy, keeping the best. Jones and Palmer (1987)
-    fitted cat simple-cell receptive fields the same way.
+    (free centre, sigma, gamma, theta, wavelength, psi and amplitude), fitted with
+    ``scipy.optimize.least_squares`` (Levenberg-Marquardt with the analytic Jacobian; the
+    centre, sigma, gamma and frequency are kept in range by smooth reparametrisation).
+    Six starts come from the three largest peaks of the kernel's zero-padded spectrum
+    (orientation and frequency) and two envelope widths from the spread of its energy,
+    with amplitude and phase solved in closed form; each start runs 20 steps and the
+    best is refined to convergence. Jones and Palmer (1987) fitted cat simple-cell
+    receptive fields the same way.
 
     A (C, k, k) filter is reduced to its principal colour component first
     (:func:`spatial_component`); ``params`` then also holds ``colour`` (C,) and

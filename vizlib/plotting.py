@@ -259,6 +259,8 @@ def show_spectrum(response, ax=None, title: str | None = None, log: bool = False
     ax.imshow(np.log1p(h) if log else h, cmap="magma", extent=(lo, hi, hi, lo), interpolation="nearest")
     ax.set_xticks([-0.5, 0, 0.5])
     ax.set_yticks([-0.5, 0, 0.5])
+    ax.set_xlim(lo, hi)  # the ticks must not widen the view beyond the image
+    ax.set_ylim(hi, lo)
     ax.tick_params(labelsize=7)
     if title:
         ax.set_title(title, fontsize=9)
@@ -328,6 +330,37 @@ def show_class_map(classes, names, ax=None, title: str | None = None, legend: bo
 
         handles = [Patch(color=colour_of[k], label=str(names[int(k)])) for k in order[:max_legend]]
         ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def show_signed_map(values, image=None, ax=None, title: str | None = None, limit: float | None = None,
+                    alpha: float = 0.65, colorbar: bool = False):
+    """Show a signed 2-D map (H, W) in blue (negative) to red (positive), optionally over a
+    greyed copy of ``image`` (3, H, W) in [0, 1].
+
+    Unlike ``show_map(..., symmetric=True)`` the colour scale is fixed to
+    ``[-limit, limit]`` when ``limit`` is given (e.g. 1 for differences of probabilities),
+    so maps that are almost zero stay almost white instead of having their noise stretched.
+    """
+    ax = ax if ax is not None else plt.gca()
+    m = values.detach().cpu().float().numpy() if isinstance(values, torch.Tensor) else np.asarray(values, float)
+    if m.ndim != 2:
+        raise ValueError(f"values must be a 2-D map (H, W); got shape {m.shape}")
+    if limit is not None and not limit > 0:
+        raise ValueError(f"limit must be a positive number or None; got {limit!r}")
+    lim = float(limit) if limit is not None else (float(np.abs(m).max()) or 1.0)
+    if image is not None:
+        grey = to_numpy_image(image)
+        grey = grey.mean(-1) if grey.ndim == 3 else grey
+        ax.imshow(grey, cmap="gray", vmin=0, vmax=1)
+    im = ax.imshow(m, cmap="bwr", vmin=-lim, vmax=lim, alpha=alpha if image is not None else 1.0,
+                   interpolation="nearest")
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, fraction=0.046)
+    ax.set_xticks([])
+    ax.set_yticks([])
     if title:
         ax.set_title(title, fontsize=9)
     return ax

@@ -15,6 +15,8 @@ pipeline in small parts, each usable on its own:
 * :func:`graph_cut` - the exact minimum of the binary energy below, by a
   minimum s-t cut (``scipy.sparse.csgraph.maximum_flow``);
 * :func:`energy` - that energy, evaluated for a given labelling;
+* :func:`largest_component` - the largest connected part of a mask, which the
+  paper keeps as the object;
 * :func:`saliency_segmentation` (one image) and :func:`saliency_segmentation_batch`
   (N images) - the whole pipeline;
 * :func:`threshold_segmentation` - the baseline: keep the map's top pixels;
@@ -46,13 +48,13 @@ from scipy.sparse import csgraph
 
 __all__ = [
     "SMOOTHNESS", "colour_costs", "contrast_weights", "energy", "graph_cut", "iou", "largest_component",
-    "saliency_segmentation",
-    "saliency_segmentation_batch", "seed_masks", "threshold_segmentation",
+    "saliency_segmentation", "saliency_segmentation_batch", "seed_masks", "threshold_segmentation",
 ]
 
 _INT32_MAX = np.iinfo(np.int32).max
-#: Default weight of the pairwise term of :func:`saliency_segmentation` (see its docstring).
-SMOOTHNESS = 8.0
+#: Default weight of the pairwise term of :func:`saliency_segmentation`: GrabCut's value
+#: (Rother et al. 2004, gamma = 50), for unary costs in nats.
+SMOOTHNESS = 50.0
 
 
 # --------------------------------------------------------------------------- helpers
@@ -311,8 +313,8 @@ def graph_cut(cost_fg, cost_bg, weight_right, weight_down, *, fg_seeds=None, bg_
     """
     cf, cb, wr, wd = _check_terms(cost_fg, cost_bg, weight_right, weight_down)
     h, w = cf.shape
-    if isinstance(resolution, bool) or not isinstance(resolution, numbers.Real) or not resolution > 0 \
-            or not np.isfinite(resolution):
+    if (isinstance(resolution, bool) or not isinstance(resolution, numbers.Real)
+            or not np.isfinite(resolution) or resolution <= 0):
         raise ValueError(f"resolution must be a finite number > 0; got {resolution!r}")
     fg = np.zeros((h, w), bool) if fg_seeds is None else _mask(fg_seeds, (h, w), "fg_seeds")
     bg = np.zeros((h, w), bool) if bg_seeds is None else _mask(bg_seeds, (h, w), "bg_seeds")
@@ -333,8 +335,9 @@ def graph_cut(cost_fg, cost_bg, weight_right, weight_down, *, fg_seeds=None, bg_
     # only the difference of the two terminal capacities matters: keep the smaller at zero
     common = np.minimum(src, snk)
     src, snk = src - common, snk - common
-    total = int(src.sum()) + int(wr_i.sum()) + int(wd_i.sum())
-    if max(total, int(snk.sum())) > _INT32_MAX or k > _INT32_MAX:
+    # every capacity, and the flow value (at most the capacity out of the source), must fit in int32
+    largest = max(k, src.max(), snk.max(), wr_i.max(initial=0), wd_i.max(initial=0))
+    if largest > _INT32_MAX or min(int(src.sum()), int(snk.sum())) > _INT32_MAX:
         raise ValueError(
             f"the energy is too large for the solver's 32-bit capacities at resolution={resolution}; "
             "lower resolution or scale the costs down"

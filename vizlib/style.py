@@ -223,15 +223,17 @@ def _preprocess(preprocess) -> Callable:
 
 
 def _start(init, shape, reference, seed: int, arg: str = "init") -> torch.Tensor:
-    """Starting image: 'noise' (uniform in [0, 1]), 'content' (``reference``) or a tensor."""
+    """Starting image: 'noise' (grey 0.5 plus uniform noise in [-0.1, 0.1]), 'content'
+    (``reference``) or a tensor."""
     if isinstance(init, torch.Tensor):
         if tuple(init.shape) != tuple(shape):
             raise ValueError(f"{arg} must have shape {tuple(shape)}; got {tuple(init.shape)}")
         return init.detach().to(reference.device, reference.dtype).clamp(0, 1).clone()
-    if init == "noise":
+    if isinstance(init, str) and init == "noise":
         gen = torch.Generator().manual_seed(seed)
-        return torch.rand(shape, generator=gen).to(reference.device, reference.dtype)
-    if init == "content":
+        noise = 0.5 + 0.2 * (torch.rand(shape, generator=gen) - 0.5)
+        return noise.to(reference.device, reference.dtype)
+    if isinstance(init, str) and init == "content":
         return reference.detach().expand(shape).clone()
     raise ValueError(f"{arg} must be 'noise', 'content' or a tensor; got {init!r}")
 
@@ -295,7 +297,9 @@ def reconstruct(model: nn.Module, layer, target_image: torch.Tensor, *, steps: i
         layer: name or module of the layer whose features are matched.
         target_image: (N, 3, H, W) in [0, 1], on the model's device.
         steps: Adam steps (>= 1). lr: Adam's step size in pixel units (> 0).
-        init: ``"noise"`` (uniform, seeded), ``"content"`` (the target itself) or a tensor.
+        init: ``"noise"`` (grey plus uniform noise of +-0.1, seeded: large white noise
+            would survive in the result wherever the network is blind to it),
+            ``"content"`` (the target itself) or a tensor (N, 3, H, W).
         tv_weight: weight of the smoothness prior (>= 0).
         preprocess: a model name for :func:`vizlib.normalize` or a callable.
         seed: seeds the noise (the global RNG is not touched).

@@ -56,7 +56,8 @@ class Synthesis(NamedTuple):
             0 is the dataset's mean colour), detached, on the model's device.
             Use :func:`to_display` to show it.
         history: dict of 1-D NumPy arrays of length ``steps + 1``: entry ``k`` is
-            measured on the image after ``k`` updates (without jitter).
+            measured on the image after ``k`` updates, as the objective saw it (with
+            jitter, if any; the last entry without).
             :func:`class_model` records ``"score"`` (the logit ``S_c``) and
             ``"prob"`` (its softmax probability); :func:`channel_model` records
             ``"activation"`` (the channel's mean activation).
@@ -338,8 +339,10 @@ def render(model: nn.Module, objective: Objective, image: torch.Tensor, *, steps
         steps: number of updates (>= 1). lr: step size (> 0).
         transform: ``t(image, generator)`` applied before each forward pass, or None.
         regularisers: callables ``r(image, grad, step) -> image`` applied after each update.
-        record: ``record(T) -> dict of floats`` measured on the un-transformed image
-            before the first update and after each update; default records the objective.
+        record: ``record(T) -> dict of floats``, measured in each step's forward pass
+            (on the transformed image the objective sees, before that step's update)
+            and once more on the final image without transform, so each entry of the
+            history has ``steps + 1`` values; default records the objective.
         seed: seeds the generator that transforms use.
         progress: show a ``tqdm`` progress bar.
 
@@ -410,19 +413,18 @@ def render(model: nn.Module, objective: Objective, image: torch.Tensor, *, steps
 
     with preserved(model, eval_mode=True, requires_grad=False), \
             forward_hooks(model, {layer: keep(layer) for layer in layers}):
-        with torch.no_grad():
-            logits = forward(img)
-            objective(lookup(img, logits))  # validates target / channel before any update
-            measure(img, logits)
-        # stop early only when every layer ran exactly once (a shared module, such as
-        # ResNet's ReLU, runs several times and the last output counts)
-        stop[0] = bool(layers) and not objective.uses_logits and all(n == 1 for n in calls.values())
         bar = tqdm(range(steps), desc=desc, disable=not progress, leave=False)
         for step in bar:
             img.requires_grad_(True)
             x = transform(img, gen) if transform is not None else img
             logits = forward(x)
-            value = objective(lookup(img, logits))
+            if step == 0:
+                # later passes may stop early only when every layer ran exactly once (a shared
+                # module, such as ResNet's ReLU, runs several times and its last output counts)
+                stop[0] = bool(layers) and not objective.uses_logits and all(n == 1 for n in calls.values())
+            value = objective(lookup(img, logits))  # validates target / channel before any update
+            with torch.no_grad():
+                measure(img, logits)
             (grad,) = torch.autograd.grad(value, img)
             if step == 0 and not grad.any():
                 warnings.warn(
@@ -436,8 +438,9 @@ def render(model: nn.Module, objective: Objective, image: torch.Tensor, *, steps
                 if not torch.isfinite(img).all():
                     raise FloatingPointError(f"the image became NaN or infinite at step {step + 1}; "
                                              f"lower lr (got {lr:g})")
-                measure(img, forward(img))
         bar.close()
+        with torch.no_grad():
+            measure(img, forward(img))
     return Synthesis(img.detach(), {k: np.asarray(v) for k, v in history.items()})
 
 

@@ -1,0 +1,199 @@
+"""The repository's own conventions: one repository address, a complete toc, stored notebooks.
+
+``_config.yml`` (``repository.url``) is the only place the repository is named; the copies in
+the notebooks' Colab install lines, ``CONTRIBUTING.md`` and ``README.md`` must agree with it
+(``scripts/set_repository.py`` writes them), and the GitHub workflows name no address at all.
+The expected strings are built here from ``_config.yml``, independently of that script.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+REPO = CONFIG["repository"]
+URL = REPO["url"].rstrip("/")
+ORG, NAME = URL.removeprefix("https://github.com/").split("/")
+BRANCH = REPO.get("branch", "main")
+INSTALL_LINE = f'%pip install -q "vizlib @ git+{URL}"'
+PAGES_URL = f"https://{ORG.lower()}.github.io/{NAME}/"
+COLAB_PREFIX = f"https://colab.research.google.com/github/{ORG}/{NAME}/blob/{BRANCH}/"
+BUILD_COMMAND = (
+    "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt && "
+    ".venv/bin/python scripts/set_repository.py && .venv/bin/jupyter-book build . -W -n --keep-going"
+)
+TEST_COMMAND = ".venv/bin/python -m pytest"
+NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(toc.get("parts", []))
+    return files
+
+
+def first_code_cell(path: Path) -> str:
+    nb = nbformat.read(path, as_version=4)
+    return next(c.source for c in nb.cells if c.cell_type == "code")
+
+
+def all_sources(path: Path) -> str:
+    return "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+
+
+def test_config_names_a_github_repository_on_main_with_the_book_at_the_root():
+    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", URL), URL
+    assert BRANCH == "main"
+    assert not str(REPO.get("path_to_book") or "").strip("/")
+    assert CONFIG["execute"]["execute_notebooks"] == "force"
+    assert CONFIG["only_build_toc_files"] is True
+
+
+def test_toc_is_a_jb_book_whose_files_exist():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    assert toc["format"] == "jb-book" and toc["root"] == "chapters/intro"
+    missing = [f for f in toc_files() if not any((ROOT / f"{f}{ext}").is_file() for ext in (".ipynb", ".md"))]
+    assert not missing, f"_toc.yml lists chapters that do not exist: {missing}"
+    assert len(set(toc_files())) == len(toc_files()), "a file is listed twice in _toc.yml"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_setup_cell_installs_vizlib_from_configured_repository_only_in_colab(path):
+    setup = first_code_cell(path)
+    assert f'if "google.colab" in sys.modules:\n    {INSTALL_LINE}' in setup, (
+        f"{path.name}: the first code cell must install with `{INSTALL_LINE}` inside the Colab guard "
+        "(run `python scripts/set_repository.py`)"
+    )
+    for line in ('MODEL = os.environ.get("VIZLIB_MODEL", "course")',
+                 'WEIGHTS = None if os.environ.get("VIZLIB_WEIGHTS") == "random" else "default"',
+                 'DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")',
+                 "vizlib.set_seed(0)"):
+        assert line in setup, f"{path.name}: the setup cell lacks `{line}` (see CONTRIBUTING.md)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_names_no_other_repository(path):
+    text = all_sources(path)
+    for url in re.findall(r"vizlib @ git\+(\S+?)\"", text):
+        assert url == URL, f"{path.name} installs vizlib from {url}, _config.yml says {URL}"
+    for url in re.findall(r"https://colab\.research\.google\.com/github/\S+", text):
+        assert url.startswith(COLAB_PREFIX), f"{path.name}: {url}"
+    for url in re.findall(r"https://[\w-]+\.github\.io/[\w.-]+", text):
+        assert PAGES_URL.startswith(url), f"{path.name}: {url}"
+
+
+@pytest.mark.parametrize("path", [p for p in toc_files() if (ROOT / f"{p}.ipynb").is_file()])
+def test_notebook_is_stored_executed_without_timing_metadata_or_errors(path):
+    nb = nbformat.read(ROOT / f"{path}.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    unexecuted = [i for i, c in enumerate(nb.cells) if c in code and c.execution_count is None]
+    assert code and not unexecuted, \
+        f"{path}: cells {unexecuted} not stored executed (run `python scripts/run_notebooks.py {path}.ipynb`)"
+    assert not [c for c in nb.cells if "execution" in c.metadata], f"{path}: per-cell timing metadata is stored"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"{path}: a stored output is an error"
+    markdown = [re.sub(r"^(```|~~~).*?^\1", "", c.source, flags=re.MULTILINE | re.DOTALL)
+                for c in nb.cells if c.cell_type == "markdown"]  # without fenced code blocks
+    titles = [line for text in markdown for line in text.splitlines() if re.match(r"# \S", line)]
+    assert len(titles) == 1, f"{path}: needs exactly one `# ` title, found {titles}"
+
+
+def test_readme_links_and_commands_agree_with_config():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert URL in readme
+    assert PAGES_URL in readme
+    assert f"{COLAB_PREFIX}chapters/intro.ipynb" in readme
+    for url in re.findall(r"https://colab\.research\.google\.com/github/[^\s)>\]]+", readme):
+        assert url.startswith(COLAB_PREFIX), url
+    for url in re.findall(r"https://[\w-]+\.github\.io/[\w.-]+", readme):
+        assert PAGES_URL.startswith(url), url
+    for org, name in re.findall(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?(?=[\s)>\]/]|$)", readme):
+        if org.lower() == ORG.lower():
+            assert name == NAME, f"README links to {org}/{name}, _config.yml says {ORG}/{NAME}"
+    assert f"```bash\n{BUILD_COMMAND}\n```" in readme
+    assert f"```bash\n{TEST_COMMAND}\n```" in readme
+    assert re.search(r"^## Speed$", readme, re.MULTILINE), "the README's Speed section is missing"
+    image = re.search(r"!\[[^\]]*\]\(([^)]+)\)", readme)
+    assert image and (ROOT / image[1]).is_file(), "the README's picture is missing"
+
+
+def test_contributing_setup_cell_agrees_with_config():
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    assert INSTALL_LINE in text
+    assert not [u for u in re.findall(r"vizlib @ git\+(\S+?)\"", text) if u != URL]
+
+
+def test_ci_and_workflows_run_the_readme_commands_and_name_no_repository():
+    ci = ROOT / ".ci" / "run"
+    assert ci.stat().st_mode & 0o111, ".ci/run is not executable"
+    ci_text = ci.read_text(encoding="utf-8")
+    assert ci_text.startswith("#!/usr/bin/env bash") and "set -euo pipefail" in ci_text
+    assert BUILD_COMMAND in ci_text and TEST_COMMAND in ci_text
+    assert ci_text.index(BUILD_COMMAND) < ci_text.index(TEST_COMMAND)
+    workflows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    assert {w.name for w in workflows} >= {"book.yml", "gpu.yml"}
+    for w in workflows:
+        text = w.read_text(encoding="utf-8")
+        assert BUILD_COMMAND in text and TEST_COMMAND in text, f"{w.name} does not run the README's commands"
+        for needle in (URL, f"{ORG}/{NAME}", "github.io", NAME):
+            assert needle.lower() not in text.lower(), f"{w.name} names the repository ({needle})"
+    gpu = yaml.safe_load((ROOT / ".github" / "workflows" / "gpu.yml").read_text(encoding="utf-8"))
+    assert all(job["runs-on"] == "gpu" for job in gpu["jobs"].values())
+
+
+def test_web_assets_are_vendored_outside_the_auto_loaded_static_folder():
+    sphinx = CONFIG["sphinx"]["config"]
+    assert not (ROOT / "_static").exists(), \
+        "Jupyter Book loads every .js under _static/ on every page: keep assets in _assets/"
+    static = [ROOT / p for p in sphinx["html_static_path"]]
+    assert static and all(p.is_dir() for p in static)
+    for rel in [sphinx["mathjax_path"], *sphinx["nb_ipywidgets_js"]]:
+        assert "://" not in rel, f"{rel} would be loaded from the network"
+        assert any((p / rel).is_file() for p in static), f"{rel} is not in {sphinx['html_static_path']}"
+    total = sum(f.stat().st_size for p in static for f in p.rglob("*") if f.is_file())
+    assert total < 8 * 2**20, f"vendored assets grew to {total / 2**20:.1f} MiB"
+
+
+def test_set_repository_rewrites_every_copy_for_a_fork(tmp_path):
+    """A fork edits _config.yml once; the script brings the notebooks and README along."""
+    for rel in ("_config.yml", "README.md", "CONTRIBUTING.md"):
+        shutil.copy(ROOT / rel, tmp_path / rel)
+    (tmp_path / "chapters").mkdir()
+    for nb in NOTEBOOKS[:2]:
+        shutil.copy(nb, tmp_path / "chapters" / nb.name)
+    config = (tmp_path / "_config.yml").read_text(encoding="utf-8")
+    (tmp_path / "_config.yml").write_text(config.replace(f"url: {URL}", "url: https://github.com/Someone/my-fork"))
+    script = ROOT / "scripts" / "set_repository.py"
+    subprocess.run([sys.executable, str(script), "--root", str(tmp_path)], check=True, capture_output=True)
+
+    readme = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "https://someone.github.io/my-fork/" in readme
+    assert "https://colab.research.google.com/github/Someone/my-fork/blob/main/chapters/intro.ipynb" in readme
+    assert f"{ORG}/{NAME}" not in readme
+    assert '%pip install -q "vizlib @ git+https://github.com/Someone/my-fork"' in \
+        (tmp_path / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    for nb in NOTEBOOKS[:2]:
+        assert '%pip install -q "vizlib @ git+https://github.com/Someone/my-fork"\n' in \
+            first_code_cell(tmp_path / "chapters" / nb.name)
+    check = subprocess.run([sys.executable, str(script), "--root", str(tmp_path), "--check"], capture_output=True)
+    assert check.returncode == 0, check.stdout
