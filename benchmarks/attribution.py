@@ -10,7 +10,7 @@ at 224x224:
 - ``guided_backprop`` and ``deconvnet`` against ``gradient`` (target: <= 1.5x), and the
   other gradient methods for reference.
 
-Each time is the shortest of several runs after a warm-up (the machine is shared). Nothing is asserted: the
+Each time is the shortest of several interleaved runs after a warm-up (the machine is shared). Nothing is asserted: the
 numbers are for the README and the notes.
 """
 from __future__ import annotations
@@ -25,15 +25,21 @@ import vizlib
 from vizlib import attribution as A
 
 
-def best_time(fn, repeats: int) -> float:
-    """Shortest of ``repeats`` runs after a warm-up (the least disturbed by other processes)."""
-    fn()  # warm-up
-    times = []
+def best_times(fns, repeats: int) -> list[float]:
+    """Shortest time of each function over ``repeats`` rounds, after a warm-up round.
+
+    The functions are run in turn within each round, so that a burst of load from other
+    processes on the shared machine slows all of them alike instead of one.
+    """
+    for fn in fns:
+        fn()  # warm-up
+    best = [float("inf")] * len(fns)
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - t0)
+    return best
 
 
 def naive_occlusion(model, x, target, window, stride):
@@ -79,28 +85,27 @@ def load(name: str):
 def main(quick: bool = False) -> list[tuple]:
     torch.manual_seed(0)
     rows = []
-    settings = [("course", 64, 8, 4, 16, 16), ("alexnet", 224, 32, 16, 64, 4)]
+    settings = [("course", 64, 8, 4, 128, 16), ("alexnet", 224, 32, 16, 64, 4)]
     for name, size, window, stride, batch_size, grad_batch in settings:
         model, label = load(name)
         x1 = torch.randn(1, 3, size, size)
         n_win = len(A.occlusion_positions(size, window, stride)) ** 2
-        reps = 1 if quick else 3
-        t_batched = best_time(lambda: A.occlusion(model, x1, 1, window=window, stride=stride,
-                                                    batch_size=batch_size, progress=False), reps)
-        t_naive = best_time(lambda: naive_occlusion(model, x1, 1, window, stride), reps)
-        t_plain = best_time(lambda: plain_forwards(model, x1, n_win, batch_size), reps)
+        t_batched, t_naive, t_plain = best_times([
+            lambda: A.occlusion(model, x1, 1, window=window, stride=stride, batch_size=batch_size, progress=False),
+            lambda: naive_occlusion(model, x1, 1, window, stride),
+            lambda: plain_forwards(model, x1, n_win, batch_size),
+        ], 2 if quick else 5)
         what = f"{n_win} windows {window}px/{stride}px, batch {batch_size}"
         rows.append((label, "occlusion vs one-window loop", what, t_batched, t_naive, t_naive / t_batched, ">= 5x faster"))
         rows.append((label, "occlusion vs plain batched forwards", what, t_batched, t_plain, t_batched / t_plain,
                      "<= 1.3x"))
         xb = torch.randn(grad_batch, 3, size, size)
         target = torch.arange(grad_batch) % 5
-        reps = 3 if quick else 9
-        t_grad = best_time(lambda: A.gradient(model, xb, target), reps)
-        for method in (A.guided_backprop, A.deconvnet, A.saliency, A.grad_cam):
-            t = best_time(lambda: method(model, xb, target), reps)
+        methods = (A.gradient, A.guided_backprop, A.deconvnet, A.saliency, A.grad_cam)
+        times = best_times([lambda m=m: m(model, xb, target) for m in methods], 5 if quick else 15)
+        for method, t in zip(methods[1:], times[1:]):
             goal = "<= 1.5x" if method in (A.guided_backprop, A.deconvnet) else ""
-            rows.append((label, f"{method.__name__} vs gradient", f"batch {grad_batch}", t, t_grad, t / t_grad, goal))
+            rows.append((label, f"{method.__name__} vs gradient", f"batch {grad_batch}", t, times[0], t / times[0], goal))
     return rows
 
 

@@ -121,9 +121,9 @@ def position_table(seeds=5):
     print("| model | mean over %d seeds | per seed |\n|---|---|---|" % seeds)
     for name in ("course-position", "course"):
         model = vizlib.load_model(name, device="cpu")
-        fr = [synthesis.region_energy_fraction(
+        fr = [float(synthesis.region_energy_fraction(
             synthesis.class_model(model, c, steps=200, init="noise", seed=s, progress=False).image,
-            data.POSITION_REGION) for s in range(seeds)]
+            data.POSITION_REGION)) for s in range(seeds)]
         print(f"| {name} | {np.mean(fr):.2f} | {', '.join(f'{f:.2f}' for f in fr)} |")
 
 

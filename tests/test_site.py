@@ -37,9 +37,6 @@ TIMEOUT_MS = 30_000
 # Jupyter Book) writes its configuration script twice under Sphinx 7; the book uses no thebe.
 KNOWN_JS_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared",)
 
-# One worker runs this whole file: one server and one browser.
-pytestmark = pytest.mark.xdist_group("site")
-
 
 def toc_docnames() -> list[str]:
     """Every document of _toc.yml, in reading order (``chapters/intro``, ...)."""

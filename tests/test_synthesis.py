@@ -334,6 +334,9 @@ def test_zero_image_with_all_first_layer_relus_off_warns_and_noise_moves():
     (dict(target=0, jitter=-1), ValueError, "jitter must be >= 0"),
     (dict(target=0, init="ones"), ValueError, "init must be 'zeros', 'noise'"),
     (dict(target=0, init=torch.zeros(3, 64, 64)), ValueError, "init must be"),
+    (dict(target=0, init=torch.zeros(1, 1, 64, 64)), ValueError, "init must be"),
+    (dict(target=0, init=torch.full((1, 3, 64, 64), float("nan"))), ValueError, "finite"),
+    (dict(target=0, init=torch.zeros(1, 3, 64, 64), image_size=32), ValueError, "leave image_size=None"),
     (dict(target=0, image_size=0), ValueError, "image_size must be a positive int"),
 ])
 def test_class_model_bad_arguments(kwargs, exc, fragment):
@@ -399,3 +402,18 @@ def test_diverging_ascent_raises_instead_of_returning_nan():
     with pytest.raises(FloatingPointError, match="lower lr"):
         S.class_model(model, 0, steps=3, lr=1e40, image_size=8, progress=False, **OFF)
     assert hook_count(model) == 0
+
+
+def test_init_tensor_sets_the_image_size():
+    out = S.class_model(small_cnn(), 0, steps=1, init=torch.zeros(1, 3, 10, 12), progress=False)
+    assert out.image.shape == (1, 3, 10, 12)
+
+
+def test_render_rejects_a_non_objective_and_bad_images():
+    model = small_cnn()
+    with pytest.raises(TypeError, match="objective must be"):
+        S.render(model, lambda T: 0, torch.zeros(1, 3, 6, 6), steps=1, lr=1.0, progress=False)
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        S.render(model, S.class_score(0), torch.zeros(3, 6, 6), steps=1, lr=1.0, progress=False)
+    with pytest.raises(ValueError, match="finite"):
+        S.render(model, S.class_score(0), torch.full((1, 3, 6, 6), float("inf")), steps=1, lr=1.0, progress=False)

@@ -504,14 +504,17 @@ def _pair(map_a, map_b):
 
 
 def _average_ranks(v: torch.Tensor) -> torch.Tensor:
-    """Ranks 1..n of a 1-D tensor, ties sharing their average rank."""
-    values, order = torch.sort(v, stable=True)
-    _, counts = torch.unique_consecutive(values, return_counts=True)
-    ends = torch.cumsum(counts, 0).double()  # last rank of each tie group
-    avg = ends - (counts.double() - 1) / 2
-    ranks = torch.empty_like(v, dtype=torch.float64)
-    ranks[order] = torch.repeat_interleave(avg, counts)
-    return ranks
+    """Ranks 1..P along each row of an (N, P) tensor, ties sharing their average rank."""
+    n, p = v.shape
+    values, order = torch.sort(v, dim=1, stable=True)
+    starts = torch.ones_like(values, dtype=torch.bool)
+    starts[:, 1:] = values[:, 1:] != values[:, :-1]
+    group = torch.cumsum(starts, dim=1) - 1  # tie group of each sorted position
+    pos = torch.arange(p, dtype=torch.float64, device=v.device).expand(n, p)
+    first = torch.full((n, p), float(p), dtype=torch.float64, device=v.device).scatter_reduce(1, group, pos, "amin")
+    last = torch.full((n, p), -1.0, dtype=torch.float64, device=v.device).scatter_reduce(1, group, pos, "amax")
+    mean_rank = (first + last) / 2 + 1  # per group
+    return torch.empty_like(pos).scatter_(1, order, mean_rank.gather(1, group))
 
 
 def rank_correlation(map_a: torch.Tensor, map_b: torch.Tensor) -> torch.Tensor:
@@ -533,13 +536,11 @@ def rank_correlation(map_a: torch.Tensor, map_b: torch.Tensor) -> torch.Tensor:
         tensor(1.)
     """
     a, b, single = _pair(map_a, map_b)
-    out = torch.empty(len(a), dtype=torch.float64)
-    for i, (u, v) in enumerate(zip(a.flatten(1), b.flatten(1))):
-        ru, rv = _average_ranks(u), _average_ranks(v)
-        ru, rv = ru - ru.mean(), rv - rv.mean()
-        den = torch.sqrt((ru**2).sum() * (rv**2).sum())
-        out[i] = (ru * rv).sum() / den if den > 0 else float("nan")
-    out = out.float()
+    ra, rb = _average_ranks(a.flatten(1)), _average_ranks(b.flatten(1))
+    ra, rb = ra - ra.mean(1, keepdim=True), rb - rb.mean(1, keepdim=True)
+    den = torch.sqrt((ra**2).sum(1) * (rb**2).sum(1))
+    out = torch.where(den > 0, (ra * rb).sum(1) / den.clamp_min(1e-300), torch.full_like(den, float("nan")))
+    out = out.float().cpu()
     return out[0] if single else out
 
 

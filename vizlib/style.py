@@ -281,7 +281,7 @@ def _targets(model, images, pairs, preprocess):
         return _forward_collect(model, preprocess(images), pairs, detach=True)
 
 
-def reconstruct(model: nn.Module, layer, target_image: torch.Tensor, *, steps: int = 200, lr: float = 0.05,
+def reconstruct(model: nn.Module, layer, target_image: torch.Tensor, *, steps: int = 200, lr: float = 0.02,
                 init="noise", tv_weight: float = 0.0, preprocess="course", seed: int = 0,
                 progress: bool = True) -> StyleResult:
     """Content reconstruction: the image whose ``layer`` features match those of ``target_image``.
@@ -340,7 +340,7 @@ def _size(size, style) -> tuple[int, int]:
 
 
 def texture(model: nn.Module, style: torch.Tensor, *, style_layers, steps: int = 200, size=None,
-            lr: float = 0.05, init="noise", tv_weight: float = 0.0, preprocess="course", seed: int = 0,
+            lr: float = 0.02, init="noise", tv_weight: float = 0.0, preprocess="course", seed: int = 0,
             progress: bool = True) -> StyleResult:
     """Texture synthesis: an image whose Gram matrices at ``style_layers`` match those of ``style``.
 
@@ -381,7 +381,7 @@ def texture(model: nn.Module, style: torch.Tensor, *, style_layers, steps: int =
 
 def transfer(model: nn.Module, content: torch.Tensor, style: torch.Tensor, *, content_layer, style_layers,
              steps: int = 200, content_weight: float = 1.0, style_weight: float = 10.0, tv_weight: float = 0.0,
-             lr: float = 0.05, init="content", preprocess="course", seed: int = 0,
+             lr: float = 0.02, init="content", preprocess="course", seed: int = 0,
              progress: bool = True) -> StyleResult:
     """Style transfer: ``content``'s layout painted with ``style``'s textures (Gatys et al., 2016).
 

@@ -1,6 +1,6 @@
 """Class model and unit visualisation: gradient ascent on the input image.
 
-Class model visualisation {cite}`simonyan2014deep` looks for the image that a
+Class model visualisation (Simonyan et al. 2014) looks for the image that a
 network scores highest for a class,
 
     I* = argmax_I  S_c(I) - l2 * ||I||^2,
@@ -24,7 +24,7 @@ The parts are small and composable, in the manner of Lucid/Lucent:
   space.
 
 Example:
-    >>> result = class_model(model, target=3, steps=200, init="noise", progress=False)
+    >>> result = class_model(model, target=3, init="noise", progress=False)
     >>> result.image.shape, result.history["prob"][-1]
     (torch.Size([1, 3, 64, 64]), 0.99...)
 """
@@ -360,6 +360,8 @@ def render(model: nn.Module, objective: Objective, image: torch.Tensor, *, steps
     if not isinstance(objective, Objective):
         raise TypeError(f"objective must be a vizlib.synthesis.Objective; got {type(objective).__name__}")
     _check_image4(image)
+    if not image.is_floating_point() or image.shape[0] == 0 or not torch.isfinite(image).all():
+        raise ValueError("image must be a non-empty, finite floating-point tensor (N, C, H, W)")
     steps = _check_positive_int(steps, "steps")
     lr = _check_lr(lr)
     seed = _check_index(seed, "seed")
@@ -456,17 +458,21 @@ def _start_image(model, init, image_size, seed):
     from .models import CourseNet, IMAGENET_SIZE
     from .data import IMAGE_SIZE
 
-    if image_size is None:
-        image_size = IMAGE_SIZE if isinstance(model, CourseNet) else IMAGENET_SIZE
-    image_size = _check_positive_int(image_size, "image_size")
     channels = _first_conv_channels(model)
-    shape = (1, channels, image_size, image_size)
     if isinstance(init, torch.Tensor):
-        if tuple(init.shape) != shape:
-            raise ValueError(f"init must be 'zeros', 'noise' or a tensor of shape {shape}; got shape {tuple(init.shape)}")
+        if init.ndim != 4 or init.shape[0] != 1 or init.shape[1] != channels:
+            raise ValueError(f"init must be 'zeros', 'noise' or a tensor of shape (1, {channels}, H, W); "
+                             f"got shape {tuple(init.shape)}")
+        if image_size is not None and tuple(init.shape[-2:]) != (image_size, image_size):
+            raise ValueError(f"init has size {tuple(init.shape[-2:])} but image_size is {image_size}; "
+                             "leave image_size=None to use the tensor's size")
         if not init.is_floating_point() or not torch.isfinite(init).all():
             raise ValueError("init must be a finite floating-point tensor")
         return init.detach().clone()
+    if image_size is None:
+        image_size = IMAGE_SIZE if isinstance(model, CourseNet) else IMAGENET_SIZE
+    image_size = _check_positive_int(image_size, "image_size")
+    shape = (1, channels, image_size, image_size)
     if init == "zeros":
         return torch.zeros(shape)
     if init == "noise":
@@ -520,9 +526,9 @@ _DOC_REGULARISERS = """
         jitter: shift the image by up to this many pixels at random before each
             forward pass (0: off).
         image_size: side of the square image; default 64 for the course network,
-            224 otherwise.
+            224 otherwise (or the size of an ``init`` tensor).
         init: ``"zeros"``, ``"noise"`` (N(0, 0.1^2) in input space) or a
-            (1, C, H, W) tensor (copied). A zero image is stuck when the gradient
+            (1, C, H, W) tensor in input space (copied, not modified). A zero image is stuck when the gradient
             there is exactly zero, as when every ReLU of the first layer is off
             because all its biases are negative: a RuntimeWarning says so; start
             from ``"noise"`` instead.
