@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import importlib
 
+import tqdm as _tqdm
+
 from . import data, models
 from .data import TOY_CLASSES, toy_world
 from .models import class_names, default_device, denormalize, input_size, is_course, load_model, normalize
 from .seed import set_seed
 
 __version__ = "0.1.0"
+
+# tqdm's monitor thread is not needed for the book's short loops; notebook runs under nbclient
+# were seen to stall on an idle kernel with it running, so it is switched off.
+_tqdm.tqdm.monitor_interval = 0
 
 _SUBMODULES = (
     "activations", "attribution", "checks", "filters", "hooks", "images", "metrics", "plotting",
