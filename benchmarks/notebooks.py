@@ -8,22 +8,18 @@ Notebooks are executed from a temporary copy; the stored chapters are not modifi
 """
 import os
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 import torch
-import yaml
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def toc_notebooks():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]] + [c["file"] for part in toc.get("parts", []) for c in part.get("chapters", [])]
-    return [ROOT / f"{f}.ipynb" for f in files if (ROOT / f"{f}.ipynb").exists()]
+sys.path.insert(0, str(ROOT))
+from scripts.toc import toc_notebooks  # noqa: E402
 
 
 def run(path: Path, workdir: Path) -> float:
@@ -39,7 +35,7 @@ def main():
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU, {os.cpu_count()} cores ({platform.processor() or platform.machine()})"
     rows, total = [], 0.0
     with tempfile.TemporaryDirectory() as tmp:
-        for path in toc_notebooks():
+        for path in [ROOT / p for p in toc_notebooks()]:
             seconds = run(path, Path(tmp))
             total += seconds
             rows.append((path.stem, seconds))

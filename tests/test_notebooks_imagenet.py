@@ -7,37 +7,17 @@ not compared (random weights) and nothing is written back to the notebook.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from scripts.toc import toc_notebooks
+
 ROOT = Path(__file__).resolve().parents[1]
 CELL_TIMEOUT_S = 600
-
-
-def toc_notebooks() -> list[str]:
-    """Paths (relative to the root) of the notebooks listed in _toc.yml, in reading order."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    files = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(toc.get("parts", toc.get("chapters", [])))
-    stems = [re.sub(r"\.(ipynb|md)$", "", f) for f in files]
-    return [f"{s}.ipynb" for s in stems if (ROOT / f"{s}.ipynb").is_file()]
 
 
 @pytest.mark.parametrize("notebook", toc_notebooks())

@@ -17,6 +17,8 @@ import nbformat
 import pytest
 import yaml
 
+from scripts.toc import toc_docnames
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 REPO = CONFIG["repository"]
@@ -32,24 +34,6 @@ BUILD_COMMAND = (
 )
 TEST_COMMAND = ".venv/bin/python -m pytest"
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
-
-
-def toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    files = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(toc.get("parts", []))
-    return files
 
 
 def first_code_cell(path: Path) -> str:
@@ -72,9 +56,9 @@ def test_config_names_a_github_repository_on_main_with_the_book_at_the_root():
 def test_toc_is_a_jb_book_whose_files_exist():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
     assert toc["format"] == "jb-book" and toc["root"] == "chapters/intro"
-    missing = [f for f in toc_files() if not any((ROOT / f"{f}{ext}").is_file() for ext in (".ipynb", ".md"))]
+    missing = [f for f in toc_docnames() if not any((ROOT / f"{f}{ext}").is_file() for ext in (".ipynb", ".md"))]
     assert not missing, f"_toc.yml lists chapters that do not exist: {missing}"
-    assert len(set(toc_files())) == len(toc_files()), "a file is listed twice in _toc.yml"
+    assert len(set(toc_docnames())) == len(toc_docnames()), "a file is listed twice in _toc.yml"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -102,7 +86,7 @@ def test_notebook_names_no_other_repository(path):
         assert PAGES_URL.startswith(url), f"{path.name}: {url}"
 
 
-@pytest.mark.parametrize("path", [p for p in toc_files() if (ROOT / f"{p}.ipynb").is_file()])
+@pytest.mark.parametrize("path", [p for p in toc_docnames() if (ROOT / f"{p}.ipynb").is_file()])
 def test_notebook_is_stored_executed_without_timing_metadata_or_errors(path):
     nb = nbformat.read(ROOT / f"{path}.ipynb", as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]

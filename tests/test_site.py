@@ -24,6 +24,8 @@ import pytest
 import yaml
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from scripts.toc import toc_docnames
+
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -36,25 +38,6 @@ TIMEOUT_MS = 30_000
 # JavaScript errors that are known, harmless and not ours: sphinx-thebe 0.3.1 (pulled in by
 # Jupyter Book) writes its configuration script twice under Sphinx 7; the book uses no thebe.
 KNOWN_JS_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared",)
-
-
-def toc_docnames() -> list[str]:
-    """Every document of _toc.yml, in reading order (``chapters/intro``, ...)."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    names = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                names.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(toc.get("parts", toc.get("chapters", [])))
-    return [re.sub(r"\.(ipynb|md)$", "", n) for n in names]
 
 
 def expected_colab_url(docname: str) -> str:

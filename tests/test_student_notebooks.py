@@ -5,24 +5,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from scripts.toc import toc_docnames
 from vizlib import student
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def toc_notebooks():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [c["file"] for c in part.get("chapters", [])]
-    return [f for f in files if (ROOT / f"{f}.ipynb").exists()]
-
-
-CHAPTERS = [f for f in toc_notebooks() if f != "chapters/intro"]
+CHAPTERS = [f for f in toc_docnames() if (ROOT / f"{f}.ipynb").is_file() and f != "chapters/intro"]
 
 
 def _sources(nb, kind):

@@ -47,8 +47,8 @@ def _check_int(value, arg: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def _check_input(x, model: nn.Module, arg: str = "x") -> None:
-    """x must be a finite float (N, C, H, W) batch on the model's device."""
+def _check_input(x, model: nn.Module, arg: str = "x", *, dtype_hint: str = "(normalised model input)") -> None:
+    """x must be a finite float (N, C, H, W) batch on the model's device (also used by vizlib.style)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{arg} must be a torch.Tensor; got {type(x).__name__}")
     if x.ndim != 4:
@@ -57,7 +57,7 @@ def _check_input(x, model: nn.Module, arg: str = "x") -> None:
     if x.shape[0] == 0:
         raise ValueError(f"{arg} must hold at least one image; got an empty batch")
     if not x.is_floating_point():
-        raise ValueError(f"{arg} must be floating point (normalised model input); got dtype {x.dtype}")
+        raise ValueError(f"{arg} must be floating point {dtype_hint}; got dtype {x.dtype}")
     device = model_device(model)
     if x.device.type != device.type or (device.index is not None and x.device.index != device.index):
         raise ValueError(f"{arg} must be on the model's device {device}; got {x.device} (use {arg}.to(device))")

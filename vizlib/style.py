@@ -27,12 +27,11 @@ from typing import Callable, Mapping, NamedTuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .activations import _check_int, _forward_collect, _resolve
-from .hooks import check_model, model_device, preserved
+from .activations import _check_input, _check_int, _forward_collect, _resolve
+from .hooks import check_model, preserved
 
 __all__ = [
     "StyleResult", "brushstrokes", "content_loss", "gram_matrix", "reconstruct", "style_loss",
@@ -182,20 +181,10 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
 
 # ----------------------------------------------------------------------------- validation
 def _check_images(images, model, arg: str) -> torch.Tensor:
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{arg} must be a torch.Tensor; got {type(images).__name__}")
-    if images.ndim != 4 or images.shape[1] != 3:
+    if isinstance(images, torch.Tensor) and (images.ndim != 4 or images.shape[1] != 3):
         raise ValueError(f"{arg} must have shape (N, 3, H, W) (add a batch dimension with {arg}[None]); "
                          f"got {tuple(images.shape)}")
-    if images.shape[0] == 0:
-        raise ValueError(f"{arg} must hold at least one image; got an empty batch")
-    if not images.is_floating_point():
-        raise ValueError(f"{arg} must be floating point in [0, 1]; got dtype {images.dtype} (divide uint8 by 255)")
-    device = model_device(model)
-    if images.device.type != device.type or (device.index is not None and images.device.index != device.index):
-        raise ValueError(f"{arg} must be on the model's device {device}; got {images.device}")
-    if not torch.isfinite(images).all():
-        raise ValueError(f"{arg} must be finite; got NaN or infinite values")
+    _check_input(images, model, arg, dtype_hint="in [0, 1] (divide uint8 images by 255)")
     lo, hi = images.min().item(), images.max().item()
     if lo < 0 or hi > 1:
         raise ValueError(f"{arg} must lie in [0, 1] (not normalised); got values in [{lo:.3g}, {hi:.3g}]")
