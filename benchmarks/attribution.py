@@ -59,10 +59,14 @@ def naive_occlusion(model, x, target, window, stride):
 
 
 def plain_forwards(model, x, n_images: int, batch_size: int):
-    """``n_images`` forward passes of copies of x, ``batch_size`` at a time, nothing else."""
+    """``n_images`` forward passes of copies of x, ``batch_size`` at a time, nothing else.
+
+    The copies are channels-last, as ``occlusion`` makes them on the CPU, so that the ratio
+    measures occlusion's own overhead (building the copies, bookkeeping), not the layout.
+    """
     with torch.no_grad():
         model(x)  # the clean pass occlusion also makes
-        batch = x.expand(batch_size, *x.shape[1:]).contiguous()
+        batch = x.expand(batch_size, *x.shape[1:]).contiguous(memory_format=torch.channels_last)
         done = 0
         while done < n_images:
             m = min(batch_size, n_images - done)

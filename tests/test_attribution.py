@@ -315,6 +315,33 @@ def naive_occlusion(model, x, target, window, stride, baseline=0.0):
     return probs, torch.nan_to_num(total / count, nan=0.0)  # pixels between windows (stride > window): 0
 
 
+class ViewFlattenNet(nn.Module):
+    """Flattens its features with .view(), which fails on a channels-last tensor."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(2)
+        self.conv, self.fc = nn.Conv2d(3, 4, 3, padding=1), nn.Linear(4 * 8 * 8, 5)
+
+    def forward(self, x):
+        y = torch.relu(self.conv(x))
+        return self.fc(y.view(y.shape[0], -1))
+
+
+def test_occlusion_works_with_a_model_that_views_its_features():
+    net = ViewFlattenNet().eval()
+    with pytest.raises(RuntimeError):  # the case the fallback exists for
+        net(torch.randn(2, 3, 8, 8).contiguous(memory_format=torch.channels_last))
+    torch.manual_seed(3)
+    x = torch.randn(2, 3, 8, 8)
+    target = torch.tensor([0, 3])
+    probs, drops = naive_occlusion(net, x, target, 4, 2)
+    g = A.occlusion_grid(net, x, target, window=4, stride=2, batch_size=5, progress=False)
+    torch.testing.assert_close(g.target_prob, probs, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(A.occlusion(net, x, target, window=4, stride=2, progress=False), drops,
+                               atol=1e-6, rtol=1e-5)
+
+
 @pytest.mark.parametrize("window,stride,batch_size", [(4, 2, 7), (3, 4, 64), (8, 8, 1)])
 def test_occlusion_matches_naive_loop(window, stride, batch_size):
     net = small_cnn(1)

@@ -756,6 +756,7 @@ def _occlusion_scan(model, x, target, window, stride, baseline, batch_size, prog
     places = [(r, q) for r in rows for q in cols]
     p = len(places)
     xd = x.detach()
+    memory_format = torch.channels_last if x.device.type == "cpu" else torch.contiguous_format
     with _session(model, grad=False):
         logits = model(xd)
         k = _check_logits(logits, n)
@@ -766,10 +767,17 @@ def _occlusion_scan(model, x, target, window, stride, baseline, batch_size, prog
         with tqdm(total=n * p, disable=not progress, desc="occlusion", unit="window") as bar:
             for i in range(n):
                 for start, stop in _chunks(p, batch_size):
-                    batch = xd[i].expand(stop - start, c, h, w).clone()
+                    # channels-last copies: on the CPU, oneDNN's convolutions run 1.5-2x faster on them
+                    batch = xd[i].expand(stop - start, c, h, w).clone(memory_format=memory_format)
                     for j, (r, q) in enumerate(places[start:stop]):
                         batch[j, :, r:r + wh, q:q + ww] = base[i, :, r:r + wh, q:q + ww]
-                    probs = model(batch).softmax(1)
+                    try:
+                        probs = model(batch).softmax(1)
+                    except RuntimeError:  # e.g. a model that calls .view() on its features
+                        if memory_format == torch.contiguous_format:
+                            raise
+                        memory_format, batch = torch.contiguous_format, batch.contiguous()
+                        probs = model(batch).softmax(1)
                     target_prob[i, start:stop] = probs[:, t[i]]
                     top_prob[i, start:stop], top_class[i, start:stop] = probs.max(1)
                     bar.update(stop - start)
