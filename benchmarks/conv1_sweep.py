@@ -20,7 +20,6 @@ selectivity >= 0.5, and both, for two selectivity indices:
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ import numpy as np
 import torch
 
 from vizlib import filters
-from vizlib.models import CourseNet
+from vizlib.models import CourseNet, _load_course_weights, read_manifest
 
 
 def classic_osi(kernel) -> float:
@@ -42,9 +41,9 @@ def classic_osi(kernel) -> float:
 
 
 def measure(folder: Path) -> dict:
-    entry = json.loads((folder / "manifest.json").read_text())["course"]
+    entry = read_manifest(folder)["course"]
     net = CourseNet(conv1_kernel=entry["config"]["conv1_kernel"])
-    net.load_state_dict(torch.load(folder / entry["file"], weights_only=True))
+    net.load_state_dict(_load_course_weights("course", folder))  # weights_only, sha256 checked
     weights = filters.first_layer_filters(net)
     res = filters.fit_filters(weights)
     r2, osi = res["r2"], res["osi"]

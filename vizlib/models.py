@@ -92,17 +92,22 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def read_manifest() -> dict:
-    """The shipped weights' records: file, sha256, accuracy and training config."""
-    return json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
+def read_manifest(folder: Path | None = None) -> dict:
+    """The weights' records (file, sha256, accuracy, training config) in ``folder``: by default
+    the shipped ones, or a folder written by ``python -m vizlib.train --out``."""
+    manifest = MANIFEST if folder is None else Path(folder) / MANIFEST.name
+    return json.loads(manifest.read_text()) if manifest.exists() else {}
 
 
-def _load_course_weights(name: str) -> dict:
-    record = read_manifest().get(name)
+def _load_course_weights(name: str, folder: Path | None = None) -> dict:
+    """State dict of ``name`` from ``folder`` (default: the shipped weights), checked against the
+    sha256 its manifest records."""
+    folder = WEIGHTS_DIR if folder is None else Path(folder)
+    record = read_manifest(folder).get(name)
     hint = f"run `python -m vizlib.train --model {name}` to retrain it, or restore vizlib/weights/ with `git checkout`"
     if record is None:
-        raise FileNotFoundError(f"no weights recorded for {name!r} in {MANIFEST}; {hint}")
-    path = WEIGHTS_DIR / record["file"]
+        raise FileNotFoundError(f"no weights recorded for {name!r} in {folder / MANIFEST.name}; {hint}")
+    path = folder / record["file"]
     if not path.exists():
         raise FileNotFoundError(f"weights file {path} is missing; {hint}")
     got = sha256(path)
