@@ -158,12 +158,13 @@ def test_get_activations_rejects_missing_layer(course):
 
 # ----------------------------------------------------------------------------- receptive fields
 def test_receptive_field_course_model_by_hand(course):
-    # conv1 7x7/2 p3 -> pool 2/2 -> conv 3x3 p1 -> pool -> conv 3x3 -> pool -> conv 3x3
+    # conv1 11x11/2 p5: rf 11, jump 2, start -5; pool 2/2: rf 11+1*2=13, jump 4;
+    # each 3x3 p1 conv adds 2 jumps and moves the start back by one jump, each pool adds one jump
     expected = {
-        "features.conv1": (7, 2, -3, 32), "features.pool1": (9, 4, -3, 16),
-        "features.conv2": (17, 4, -7, 16), "features.conv3": (37, 8, -15, 8),
-        "features.conv4": (77, 16, -31, 4), "features.pool4": (93, 32, -31, 2),
-        "features": (93, 32, -31, 2), "classifier.fc": (64, 64, 0, 1),
+        "features.conv1": (11, 2, -5, 32), "features.pool1": (13, 4, -5, 16),
+        "features.conv2": (21, 4, -9, 16), "features.conv3": (41, 8, -17, 8),
+        "features.conv4": (81, 16, -33, 4), "features.pool4": (97, 32, -33, 2),
+        "features": (97, 32, -33, 2), "classifier.fc": (64, 64, 0, 1),
     }
     for layer, rf in expected.items():
         assert tuple(A.receptive_field(course, layer, 64)) == rf, layer

@@ -39,8 +39,9 @@ class CourseNet(nn.Module):
     """The course CNN: conv-ReLU-max-pool blocks and a linear classifier.
 
     Input (N, 3, 64, 64), normalised with ``normalize(images, "course")``;
-    output (N, 8) logits. conv1 has 32 filters of 7x7 with stride 2, then three
-    3x3 blocks with 64, 128 and 128 channels; 249k parameters. Layers are named
+    output (N, 8) logits. conv1 has 32 filters of ``conv1_kernel`` x ``conv1_kernel``
+    (11x11 in the shipped ``course`` model, 7x7 in its two variants) with stride 2, then
+    three 3x3 blocks with 64, 128 and 128 channels; 249k parameters (7x7) or 256k (11x11). Layers are named
     ``features.conv1``, ``features.relu1``, ``features.pool1``, ... and
     ``classifier.fc``.
     """

@@ -28,7 +28,7 @@ from .seed import set_seed
 
 #: Training recipes. Seeds: training data from ``data_seed`` upwards, test data from TEST_SEED.
 CONFIGS = {
-    "course": dict(n_train=40_000, epochs=8, batch_size=128, lr=2e-3, weight_decay=0.01, conv1_kernel=7,
+    "course": dict(n_train=40_000, epochs=8, batch_size=128, lr=2e-3, weight_decay=0.01, conv1_kernel=11,
                    conv1_init_scale=0.1, flips=True, data_seed=1000, seed=0),
     "course-shortcut": dict(n_train=20_000, epochs=6, batch_size=128, lr=2e-3, weight_decay=0.01, conv1_kernel=7,
                             conv1_init_scale=0.1, flips=False, data_seed=2000, seed=0),
