@@ -19,6 +19,16 @@ def test_course_net_has_the_documented_size_and_output():
     assert net(torch.zeros(2, 3, 64, 64)).shape == (2, 8)
 
 
+def test_shipped_course_model_has_an_11x11_first_layer_and_its_variants_7x7():
+    # the issue asks for a first layer of 7x7 or larger; course uses 11x11 (padding 5), the variants 7x7
+    for name, k in (("course", 11), ("course-shortcut", 7), ("course-position", 7)):
+        conv1 = load_model(name, device="cpu").features.conv1
+        assert (conv1.kernel_size, conv1.stride, conv1.padding) == ((k, k), (2, 2), (k // 2, k // 2)), name
+    net = load_model("course", device="cpu")
+    expected = (3 * 32 * 121 + 32) + (32 * 64 * 9 + 64) + (64 * 128 * 9 + 128) + (128 * 128 * 9 + 128) + (512 * 8 + 8)
+    assert sum(p.numel() for p in net.parameters()) == expected == 255_688
+
+
 @pytest.mark.parametrize("name", list(models.COURSE_MODELS))
 def test_shipped_weights_match_their_recorded_sha256(name):
     record = models.read_manifest()[name]
