@@ -55,7 +55,7 @@ def test_capture_accepts_modules_and_names_them(course):
     with A.capture(course, [course.features.conv1, "features.relu1"]) as acts:
         course(x)
     assert list(acts) == ["features.conv1", "features.relu1"]
-    expected = F.conv2d(x, course.features.conv1.weight, course.features.conv1.bias, stride=2, padding=3)
+    expected = F.conv2d(x, course.features.conv1.weight, course.features.conv1.bias, stride=2, padding=5)  # conv1: 11x11, padding 5
     torch.testing.assert_close(acts["features.conv1"], expected)
     torch.testing.assert_close(acts["features.relu1"], expected.clamp_min(0))
 
@@ -66,7 +66,7 @@ def test_capture_overwrites_on_each_forward(course):
         course(a)
         course(b)
     w, bias = course.features.conv1.weight, course.features.conv1.bias
-    torch.testing.assert_close(acts["features.conv1"], F.conv2d(b, w, bias, stride=2, padding=3))
+    torch.testing.assert_close(acts["features.conv1"], F.conv2d(b, w, bias, stride=2, padding=5))
 
 
 def test_capture_shared_module_keeps_first_call(zoo):
@@ -222,7 +222,7 @@ def test_receptive_field_equals_gradient_support(layer):
 
 
 def test_receptive_field_of_stack_matches_module_walk(course):
-    stack = [(7, 2, 3), (2, 2), (3, 1, 1), (2, 2), (3, 1, 1)]
+    stack = [(11, 2, 5), (2, 2), (3, 1, 1), (2, 2), (3, 1, 1)]
     assert A.receptive_field_of_stack(stack, 64) == A.receptive_field(course, "features.conv3", 64)
     assert A.receptive_field_of_stack([(3, 1, 1), (3, 1, 1), (2, 2)]).size == 6
     assert A.receptive_field_of_stack([(3, 1, 2, 2)]).size == 5
