@@ -74,10 +74,11 @@ def pointing_table(model, n):
 def gabor_table(model):
     print("\n## First-layer filters: Gabor fit R^2 and orientation selectivity (OSI, from gratings)\n")
     print("| conv1 | filters | R^2 >= 0.8 | OSI >= 0.5 | both | median R^2 | median OSI |\n|---|---|---|---|---|---|---|")
+    kernel = CONFIGS["course"]["conv1_kernel"]  # the shipped model's first layer, not CourseNet's default
     torch.manual_seed(0)
-    default_init = CourseNet()
+    default_init = CourseNet(conv1_kernel=kernel)
     torch.manual_seed(0)
-    scaled_init = CourseNet()
+    scaled_init = CourseNet(conv1_kernel=kernel)
     with torch.no_grad():
         scaled_init.features.conv1.weight.mul_(CONFIGS["course"]["conv1_init_scale"])
     for name, net in (("trained (course)", model), ("PyTorch default init", default_init),
