@@ -40,21 +40,29 @@ def classic_osi(kernel) -> float:
     return float((r[i] - orth) / (r[i] + orth)) if r[i] + orth > 0 else 0.0
 
 
-def measure(folder: Path) -> dict:
-    entry = read_manifest(folder)["course"]
-    net = CourseNet(conv1_kernel=entry["config"]["conv1_kernel"])
-    net.load_state_dict(_load_course_weights("course", folder))  # weights_only, sha256 checked
-    weights = filters.first_layer_filters(net)
+def conv1_stats(model) -> dict:
+    """Fractions of ``model``'s first-layer filters with R^2 >= 0.8, OSI >= 0.5 and both (both indices)."""
+    weights = filters.first_layer_filters(model)
     res = filters.fit_filters(weights)
     r2, osi = res["r2"], res["osi"]
     classic = np.array([classic_osi(w) for w in np.asarray(weights)])
     good = r2 >= 0.8
     return {
+        "r2": float(np.mean(good)), "osi": float(np.mean(osi >= 0.5)), "both": float(np.mean(good & (osi >= 0.5))),
+        "osi_median": float(np.median(osi)), "classic_both": float(np.mean(good & (classic >= 0.5))),
+        "classic_median": float(np.median(classic)),
+    }
+
+
+def measure(folder: Path) -> dict:
+    entry = read_manifest(folder)["course"]
+    net = CourseNet(conv1_kernel=entry["config"]["conv1_kernel"])
+    net.load_state_dict(_load_course_weights("course", folder))  # weights_only, sha256 checked
+    return {
         "recipe": " ".join(f"{k}={v}" for k, v in sorted(entry["config"].items())
                            if k in ("conv1_kernel", "weight_decay", "epochs", "n_train", "conv1_init_scale", "lr")),
         "accuracy": entry["test_accuracy"], "train_s": entry["train_seconds"], "data_s": entry["data_seconds"],
-        "device": entry["device"], "r2": np.mean(good), "osi": np.mean(osi >= 0.5), "both": np.mean(good & (osi >= 0.5)),
-        "osi_median": np.median(osi), "classic_both": np.mean(good & (classic >= 0.5)), "classic_median": np.median(classic),
+        "device": entry["device"], **conv1_stats(net),
     }
 
 

@@ -20,9 +20,8 @@ import torch
 
 import vizlib.data as data
 import vizlib.train as train
-from vizlib import filters
 
-from conv1_sweep import classic_osi
+from conv1_sweep import conv1_stats
 
 YY, XX = data._GRID
 
@@ -70,16 +69,8 @@ def main() -> None:
     textured(args.where)
     t0 = time.perf_counter()
     model, record = train.train("course", progress=False, conv1_kernel=args.kernel)
-    weights = filters.first_layer_filters(model)
-    res = filters.fit_filters(weights)
-    r2, osi = res["r2"], res["osi"]
-    classic = np.array([classic_osi(w) for w in np.asarray(weights)])
-    print(json.dumps(dict(
-        texture=args.where, conv1_kernel=args.kernel, test_accuracy=record["test_accuracy"],
-        seconds=round(time.perf_counter() - t0), r2_ge_08=float(np.mean(r2 >= 0.8)),
-        osi_ge_05=float(np.mean(osi >= 0.5)), both=float(np.mean((r2 >= 0.8) & (osi >= 0.5))),
-        median_osi=round(float(np.median(osi)), 3), both_classic=float(np.mean((r2 >= 0.8) & (classic >= 0.5))),
-    )))
+    print(json.dumps(dict(texture=args.where, conv1_kernel=args.kernel, test_accuracy=record["test_accuracy"],
+                          seconds=round(time.perf_counter() - t0), **conv1_stats(model))))
 
 
 if __name__ == "__main__":

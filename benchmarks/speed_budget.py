@@ -17,7 +17,6 @@ Nothing is asserted; the table is for the README and the notes.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -26,6 +25,8 @@ import tempfile
 from pathlib import Path
 
 import torch
+
+from vizlib.models import read_manifest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -59,13 +60,13 @@ def attribution_rows() -> list[tuple]:
 
 def training_rows(skip: bool) -> list[tuple]:
     if skip:
-        entry = json.loads((ROOT / "vizlib" / "weights" / "manifest.json").read_text())["course"]
+        entry = read_manifest()["course"]
         where = f"shipped weights, trained on {entry['device']}"
     else:
         with tempfile.TemporaryDirectory() as tmp:
             subprocess.run([sys.executable, "-m", "vizlib.train", "--model", "course", "--out", tmp, "--no-progress"],
                            check=True, cwd=ROOT)
-            entry = json.loads((Path(tmp) / "manifest.json").read_text())["course"]
+            entry = read_manifest(tmp)["course"]
         where = "trained now"
     seconds = entry["data_seconds"] + entry["train_seconds"]
     return [(f"course model: data + training ({where}; test accuracy {entry['test_accuracy']:.2%})",
