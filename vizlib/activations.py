@@ -522,8 +522,7 @@ def top_activations(model: nn.Module, x: torch.Tensor, layer, *, k: int = 9, cha
     width = None
     chan = None
     with preserved(model), torch.no_grad():
-        for start in tqdm(range(0, x.shape[0], batch_size), desc="top activations", disable=not progress,
-                          leave=False):
+        for start in tqdm(range(0, x.shape[0], batch_size), desc="top activations", disable=not progress):
             a = _forward_collect(model, x[start:start + batch_size], pairs, detach=True)[pairs[0][0]]
             if not isinstance(a, torch.Tensor) or a.ndim not in (2, 4):
                 raise ValueError(f"layer {pairs[0][0]!r} must output (N, C, H, W) or (N, C); "

@@ -1,6 +1,10 @@
 """Plotting helpers: every function takes ``ax=None`` (or a figure size), returns
 the Axes (or the array of Axes) and never calls ``plt.show()``.
 
+The map functions (``show_map``, ``show_pointing``, ``show_signed_map``, ``show_spectrum``)
+draw a colour bar by default (``colorbar=True``) and accept ``vmin``/``vmax``, so that maps
+compared side by side can share one stated scale. Text is never smaller than 8 pt.
+
 Example:
     >>> axes = show_images(images[:8], titles=[...], ncols=8)
     >>> ax = show_map(saliency[0], image=images[0])
@@ -57,22 +61,59 @@ def show_images(images, titles=None, ncols: int = 8, size: float = 1.6, axes=Non
     return axes
 
 
+def _limits(vmin, vmax):
+    """Check a (vmin, vmax) pair given by a caller: each None or a finite number, vmin < vmax."""
+    for name, v in (("vmin", vmin), ("vmax", vmax)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float, np.number))
+                              or not np.isfinite(v)):
+            raise TypeError(f"{name} must be a finite number or None; got {v!r}")
+    if vmin is not None and vmax is not None and not vmin < vmax:
+        raise ValueError(f"vmin must be smaller than vmax; got vmin={vmin!r}, vmax={vmax!r}")
+    return vmin, vmax
+
+
+def add_colorbar(image, ax, label: str | None = None):
+    """A slim colour bar beside ``ax`` for the image ``image`` (what ``ax.imshow`` returned),
+    its tick labels at 8 pt. Returns the Colorbar."""
+    bar = ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
+    bar.ax.tick_params(labelsize=8)
+    bar.ax.yaxis.get_offset_text().set_fontsize(8)
+    if label:
+        bar.set_label(label, fontsize=8)
+    return bar
+
+
+def _grey_under(ax, image):
+    grey = to_numpy_image(image)
+    grey = grey.mean(-1) if grey.ndim == 3 else grey
+    ax.imshow(grey, cmap="gray", vmin=0, vmax=1)
+
+
 def show_map(attribution, image=None, ax=None, title: str | None = None, cmap: str = "inferno",
-             alpha: float = 0.6, symmetric: bool = False):
+             alpha: float = 0.6, symmetric: bool = False, vmin: float | None = None,
+             vmax: float | None = None, colorbar: bool = True):
     """Show a 2-D map (H, W), optionally over a greyed copy of ``image`` (3, H, W) in [0, 1].
 
-    ``symmetric=True`` centres a diverging colour map on zero (for signed maps).
+    ``symmetric=True`` centres a diverging colour map on zero (for signed maps), from
+    ``-max|map|`` to ``max|map|`` unless ``vmin``/``vmax`` are given. ``vmin``/``vmax`` fix the
+    colour scale (default: the map's own range), so that several maps can share one scale.
+    ``colorbar=True`` (the default) draws the scale beside the map.
     """
     ax = ax if ax is not None else plt.gca()
     m = attribution.detach().cpu().float().numpy() if isinstance(attribution, torch.Tensor) else np.asarray(attribution)
     if m.ndim != 2:
         raise ValueError(f"attribution must be a 2-D map (H, W); got shape {m.shape}")
+    vmin, vmax = _limits(vmin, vmax)
     if image is not None:
-        grey = to_numpy_image(image)
-        grey = grey.mean(-1) if grey.ndim == 3 else grey
-        ax.imshow(grey, cmap="gray", vmin=0, vmax=1)
-    kw = dict(cmap="bwr", vmin=-np.abs(m).max(), vmax=np.abs(m).max()) if symmetric else dict(cmap=cmap)
-    ax.imshow(m, alpha=alpha if image is not None else 1.0, interpolation="nearest", **kw)
+        _grey_under(ax, image)
+    if symmetric:
+        lim = float(np.abs(m).max()) or 1.0
+        kw = dict(cmap="bwr", vmin=-lim if vmin is None else vmin, vmax=lim if vmax is None else vmax)
+    else:
+        kw = dict(cmap=cmap, vmin=vmin, vmax=vmax)
+    im = ax.imshow(m, alpha=alpha if image is not None else 1.0, interpolation="nearest", **kw)
+    if colorbar:
+        add_colorbar(im, ax)
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
@@ -81,13 +122,16 @@ def show_map(attribution, image=None, ax=None, title: str | None = None, cmap: s
 
 
 def show_pointing(attribution, mask, image=None, ax=None, title: str | None = None, cmap: str = "inferno",
-                  alpha: float = 0.6):
+                  alpha: float = 0.6, vmin: float | None = None, vmax: float | None = None,
+                  colorbar: bool = True):
     """Show a map (H, W) with the object's outline (``mask`` (H, W) bool) and the map's maximum.
 
     The maximum (the pointing game's point, first in row-major order) is a cross:
-    green when it lies on the object, red when not.
+    green when it lies on the object, red when not. ``vmin``, ``vmax`` and ``colorbar``
+    as in :func:`show_map`.
     """
-    ax = show_map(attribution, image=image, ax=ax, title=title, cmap=cmap, alpha=alpha)
+    ax = show_map(attribution, image=image, ax=ax, title=title, cmap=cmap, alpha=alpha, vmin=vmin,
+                  vmax=vmax, colorbar=colorbar)
     m = attribution.detach().cpu().float().numpy() if isinstance(attribution, torch.Tensor) else np.asarray(attribution)
     k = mask.detach().cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
     if k.shape != m.shape:
@@ -188,7 +232,7 @@ def draw_receptive_fields(image, fields, ax=None, unit=None, colors=None):
                                color=colors[i % len(colors)], label=f"{label}: {f.size} px"))
     ax.set_xlim(-0.5, w - 0.5)
     ax.set_ylim(h - 0.5, -0.5)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
     return ax
 
 
@@ -241,27 +285,34 @@ def show_filters(weights, titles=None, ncols: int = 8, size: float = 0.9, axes=N
         img = _filter_rgb(w[i])
         ax.imshow(img, cmap=None if img.ndim == 3 else "gray", vmin=0, vmax=1, interpolation="nearest")
         if titles is not None:
-            ax.set_title(titles[i], fontsize=7)
+            ax.set_title(titles[i], fontsize=8)
     return axes
 
 
-def show_spectrum(response, ax=None, title: str | None = None, log: bool = False):
+def show_spectrum(response, ax=None, title: str | None = None, log: bool = False,
+                  vmin: float | None = None, vmax: float | None = None, colorbar: bool = True):
     """Show a centred magnitude spectrum (size, size) from ``vizlib.filters.frequency_response``.
 
     Axes are labelled in cycles per pixel (-0.5 to 0.5); ``log=True`` shows log(1 + |H|).
+    ``vmin``/``vmax`` fix the colour scale (in the units shown: |H|, or log(1 + |H|)), so that
+    the spectra of several filters can share one scale; ``colorbar=True`` draws it.
     """
     ax = ax if ax is not None else plt.gca()
     h = np.asarray(response, float)
     if h.ndim != 2:
         raise ValueError(f"response must be a 2-D spectrum (size, size); got shape {h.shape}")
+    vmin, vmax = _limits(vmin, vmax)
     n = h.shape[0]
     lo, hi = (-0.5 - 0.5 / n, 0.5 - 0.5 / n) if n % 2 == 0 else (-0.5, 0.5)  # pixel edges
-    ax.imshow(np.log1p(h) if log else h, cmap="magma", extent=(lo, hi, hi, lo), interpolation="nearest")
+    im = ax.imshow(np.log1p(h) if log else h, cmap="magma", extent=(lo, hi, hi, lo), interpolation="nearest",
+                   vmin=vmin, vmax=vmax)
+    if colorbar:
+        add_colorbar(im, ax, label="log(1 + |H|)" if log else "|H|")
     ax.set_xticks([-0.5, 0, 0.5])
     ax.set_yticks([-0.5, 0, 0.5])
     ax.set_xlim(lo, hi)  # the ticks must not widen the view beyond the image
     ax.set_ylim(hi, lo)
-    ax.tick_params(labelsize=7)
+    ax.tick_params(labelsize=8)
     if title:
         ax.set_title(title, fontsize=9)
     return ax
@@ -329,36 +380,45 @@ def show_class_map(classes, names, ax=None, title: str | None = None, legend: bo
         from matplotlib.patches import Patch
 
         handles = [Patch(color=colour_of[k], label=str(names[int(k)])) for k in order[:max_legend]]
-        ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     if title:
         ax.set_title(title, fontsize=9)
     return ax
 
 
 def show_signed_map(values, image=None, ax=None, title: str | None = None, limit: float | None = None,
-                    alpha: float = 0.65, colorbar: bool = False):
-    """Show a signed 2-D map (H, W) in blue (negative) to red (positive), optionally over a
-    greyed copy of ``image`` (3, H, W) in [0, 1].
+                    alpha: float = 0.65, colorbar: bool = True, vmin: float | None = None,
+                    vmax: float | None = None):
+    """Show a signed 2-D map (H, W) in blue (negative) to red (positive), white at zero,
+    optionally over a greyed copy of ``image`` (3, H, W) in [0, 1].
 
     Unlike ``show_map(..., symmetric=True)`` the colour scale is fixed to
     ``[-limit, limit]`` when ``limit`` is given (e.g. 1 for differences of probabilities),
     so maps that are almost zero stay almost white instead of having their noise stretched.
+    ``vmin``/``vmax`` instead of ``limit`` set an asymmetric scale that still puts white at
+    zero (``vmin < 0 < vmax``). ``colorbar=True`` (the default) draws the scale.
     """
+    from matplotlib.colors import TwoSlopeNorm
+
     ax = ax if ax is not None else plt.gca()
     m = values.detach().cpu().float().numpy() if isinstance(values, torch.Tensor) else np.asarray(values, float)
     if m.ndim != 2:
         raise ValueError(f"values must be a 2-D map (H, W); got shape {m.shape}")
     if limit is not None and not limit > 0:
         raise ValueError(f"limit must be a positive number or None; got {limit!r}")
+    vmin, vmax = _limits(vmin, vmax)
+    if (vmin is not None or vmax is not None) and limit is not None:
+        raise ValueError(f"give either limit or vmin/vmax; got limit={limit!r}, vmin={vmin!r}, vmax={vmax!r}")
     lim = float(limit) if limit is not None else (float(np.abs(m).max()) or 1.0)
+    lo, hi = -lim if vmin is None else vmin, lim if vmax is None else vmax
+    if not lo < 0 < hi:
+        raise ValueError(f"vmin and vmax must put zero inside the scale (vmin < 0 < vmax); got {lo!r}, {hi!r}")
     if image is not None:
-        grey = to_numpy_image(image)
-        grey = grey.mean(-1) if grey.ndim == 3 else grey
-        ax.imshow(grey, cmap="gray", vmin=0, vmax=1)
-    im = ax.imshow(m, cmap="bwr", vmin=-lim, vmax=lim, alpha=alpha if image is not None else 1.0,
+        _grey_under(ax, image)
+    im = ax.imshow(m, cmap="bwr", norm=TwoSlopeNorm(0.0, lo, hi), alpha=alpha if image is not None else 1.0,
                    interpolation="nearest")
     if colorbar:
-        ax.figure.colorbar(im, ax=ax, fraction=0.046)
+        add_colorbar(im, ax)
     ax.set_xticks([])
     ax.set_yticks([])
     if title:

@@ -233,7 +233,7 @@ def _optimise(model, start, layer_pairs, losses: Callable, *, steps, lr, preproc
     image = start.clone().requires_grad_(True)
     optimiser = torch.optim.Adam([image], lr=lr)  # built once
     history: dict = {}
-    bar = tqdm(range(steps), desc=desc, disable=not progress, leave=False)
+    bar = tqdm(range(steps), desc=desc, disable=not progress, leave=True)
     for _ in bar:
         optimiser.zero_grad(set_to_none=True)
         acts = _forward_collect(model, preprocess(image), layer_pairs, detach=False)

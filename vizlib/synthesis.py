@@ -415,7 +415,7 @@ def render(model: nn.Module, objective: Objective, image: torch.Tensor, *, steps
 
     with preserved(model, eval_mode=True, requires_grad=False), \
             forward_hooks(model, {layer: keep(layer) for layer in layers}):
-        bar = tqdm(range(steps), desc=desc, disable=not progress, leave=False)
+        bar = tqdm(range(steps), desc=desc, disable=not progress, leave=True)
         for step in bar:
             img.requires_grad_(True)
             x = transform(img, gen) if transform is not None else img
