@@ -32,20 +32,12 @@ from vizlib import filters
 from vizlib.models import CourseNet, _load_course_weights, read_manifest
 
 
-def classic_osi(kernel) -> float:
-    """``(r_pref - r_orth) / (r_pref + r_orth)`` from the grating tuning curve of ``kernel``."""
-    thetas, r = filters.orientation_tuning(kernel)
-    i, n = int(np.argmax(r)), len(thetas)
-    orth = r[(i + n // 2) % n]  # thetas cover [0, pi) evenly: n/2 steps is 90 degrees
-    return float((r[i] - orth) / (r[i] + orth)) if r[i] + orth > 0 else 0.0
-
-
 def conv1_stats(model) -> dict:
     """Fractions of ``model``'s first-layer filters with R^2 >= 0.8, OSI >= 0.5 and both (both indices)."""
     weights = filters.first_layer_filters(model)
     res = filters.fit_filters(weights)
     r2, osi = res["r2"], res["osi"]
-    classic = np.array([classic_osi(w) for w in np.asarray(weights)])
+    classic = res["osi_classic"]
     good = r2 >= 0.8
     return {
         "r2": float(np.mean(good)), "osi": float(np.mean(osi >= 0.5)), "both": float(np.mean(good & (osi >= 0.5))),

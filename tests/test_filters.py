@@ -243,6 +243,37 @@ def test_osi_from_tuning_closed_form_cosine_tuning():
     assert filters.osi_from_tuning(thetas, one) == pytest.approx(1.0)
 
 
+def test_classic_osi_closed_form_cosine_tuning():
+    # r(theta) = 1 + a cos(2 (theta - t0)), t0 on the grid: r_pref = 1 + a, r_orth = 1 - a
+    thetas = np.arange(24) * np.pi / 24
+    for a in (0.0, 0.4, 1.0):
+        r = 1 + a * np.cos(2 * (thetas - thetas[7]))
+        assert filters.classic_osi_from_tuning(thetas, r) == pytest.approx(a, abs=1e-12)
+    edge_like = np.r_[np.full(12, 1.0), np.full(12, 0.0)]   # broad tuning, silent at 90 degrees
+    assert filters.classic_osi_from_tuning(thetas, edge_like) == pytest.approx(1.0)
+    # vector sum over half the circle of doubled angles: |sum_j e^{i j pi/12}| / 12, j < 12
+    assert filters.osi_from_tuning(thetas, edge_like) == pytest.approx(1 / (12 * np.sin(np.pi / 24)), abs=1e-12)
+
+
+def test_classic_osi_rejects_an_odd_grid_and_negative_responses():
+    with pytest.raises(ValueError, match="even length"):
+        filters.classic_osi_from_tuning(np.arange(5) * np.pi / 5, np.ones(5))
+    with pytest.raises(ValueError, match="non-negative"):
+        filters.classic_osi_from_tuning(np.arange(4) * np.pi / 4, np.array([1.0, -1.0, 0.0, 0.0]))
+
+
+def test_fit_filters_reports_both_orientation_indices():
+    w = np.stack([filters.gabor_kernel(11, sigma=3.0, theta=0.4, wavelength=6.0),
+                  filters.kernel("gaussian", 11, 2.0)])
+    res = filters.fit_filters(w)
+    for i in range(2):
+        thetas, r = filters.orientation_tuning(w[i])
+        j = int(np.argmax(r))
+        expected = (r[j] - r[(j + 18) % 36]) / (r[j] + r[(j + 18) % 36])
+        assert res["osi_classic"][i] == pytest.approx(expected, abs=1e-9)
+    assert res["osi_classic"][0] > 0.9 and res["osi_classic"][1] < 0.05
+
+
 def test_orientation_selectivity_closed_form_two_pixel_edge():
     # kernel [1, -1] in one row: |K^(f, theta)| = 2 |sin(pi f cos(theta))|; at f = 0.5
     k = np.array([[1.0, -1.0], [0.0, 0.0]])

@@ -141,3 +141,24 @@ def test_to_numpy_image_moves_channels_last_and_clips():
     out = plotting.to_numpy_image(t)
     assert out.shape == (1, 2, 3)
     assert np.allclose(out[0, 0], [0.0, 0.2, 0.3]) and np.allclose(out[0, 1], [0.5, 1.0, 0.4])
+
+
+@pytest.mark.parametrize("ncols, expected", [(8, 6.8), (4, 1.6 * 4), (5, 6.8)])
+def test_image_grid_fits_the_page_by_default(ncols, expected):
+    axes = plotting.show_images(torch.rand(ncols, 3, 8, 8), ncols=ncols)
+    fig = np.asarray(axes).ravel()[0].figure
+    try:
+        assert fig.get_size_inches()[0] == pytest.approx(expected)
+        assert plotting.PAGE_WIDTH == 6.8   # 688 px column at 100 dpi, rounded down
+    finally:
+        plt.close(fig)
+
+
+def test_filter_grid_panels_are_at_most_one_and_a_half_inches_and_fit_the_page():
+    for n, ncols, width in ((4, 4, 4 * 1.5), (32, 8, 6.8)):
+        axes = plotting.show_filters(torch.randn(n, 3, 5, 5), ncols=ncols)
+        fig = np.asarray(axes).ravel()[0].figure
+        try:
+            assert fig.get_size_inches()[0] == pytest.approx(width)
+        finally:
+            plt.close(fig)

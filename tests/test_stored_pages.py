@@ -105,3 +105,35 @@ def test_no_code_is_removed_from_the_page(path):
     nb = nbformat.read(path, as_version=4)
     removed = [i for i, c in enumerate(nb.cells) if "remove-input" in c.metadata.get("tags", [])]
     assert not removed, f"{path.name}: cells {removed} carry `remove-input`"
+
+
+COLUMN_PX = 688  # the website's output column at a 1280-px window (measured in Chromium)
+
+
+def stored_png_widths(nb):
+    import base64
+    import struct
+
+    for i, c in enumerate(nb.cells):
+        for o in c.get("outputs", []) if c.cell_type == "code" else []:
+            data = o.get("data", {}).get("image/png")
+            if data:
+                raw = base64.b64decode(data)
+                assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+                yield i, struct.unpack(">I", raw[16:20])[0]   # IHDR width
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_figures_fit_the_output_column(path):
+    """A wider figure is scaled down on the website, and its 8-pt text with it."""
+    wide = [(i, w) for i, w in stored_png_widths(nbformat.read(path, as_version=4)) if w > COLUMN_PX]
+    assert not wide, f"{path.name}: figures wider than {COLUMN_PX} px (cell, width): {wide}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_text_below_eight_points_in_figures(path):
+    nb = nbformat.read(path, as_version=4)
+    small = [(i, m[0]) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+             for m in re.finditer(r"\b(?:fontsize|labelsize)\s*=\s*(\d+(?:\.\d+)?)\b", c.source)
+             if float(m[1]) < 8]
+    assert not small, f"{path.name}: text set below 8 pt (cell, setting): {small}"

@@ -716,6 +716,30 @@ def osi_from_tuning(thetas, responses) -> float:
     return 0.0 if total <= 0 else float(abs((r * np.exp(2j * t)).sum()) / total)
 
 
+def classic_osi_from_tuning(thetas, responses) -> float:
+    """Classic orientation selectivity index ``(r_pref - r_orth) / (r_pref + r_orth)``.
+
+    ``r_pref`` is the largest response, ``r_orth`` the response 90 degrees away from it
+    (De Valois et al. 1982). It compares two points of the tuning curve only: a filter that
+    answers its preferred orientation and almost nothing at the orthogonal one scores near 1
+    even when the curve is broad, which the vector-sum index (:func:`osi_from_tuning`) does
+    not allow. For ``r = 1 + a cos(2 theta)`` it is ``a``, the vector sum ``a / 2``.
+    ``thetas`` must cover [0, pi) evenly with an even number of steps (so that the
+    orthogonal orientation is on the grid); ``responses`` must be non-negative.
+    """
+    t = np.asarray(thetas, float).ravel()
+    r = np.asarray(responses, float).ravel()
+    if t.shape != r.shape or t.size == 0:
+        raise ValueError(f"thetas and responses must be 1-D of the same length; got {t.shape} and {r.shape}")
+    if t.size % 2:
+        raise ValueError(f"thetas must have an even length (90 degrees on the grid); got {t.size}")
+    if np.any(r < 0) or not np.all(np.isfinite(r)):
+        raise ValueError("responses must be non-negative and finite")
+    i = int(np.argmax(r))
+    pref, orth = r[i], r[(i + t.size // 2) % t.size]
+    return 0.0 if pref + orth <= 0 else float((pref - orth) / (pref + orth))
+
+
 def orientation_selectivity(kernel, *, n_orientations: int = 36, frequency: float | None = None) -> float:
     """Orientation selectivity index of a filter from its responses to gratings.
 
@@ -743,7 +767,8 @@ def fit_filters(weights, *, n_surrogates: int = 0, seed: int = 0, progress: bool
         progress: show a tqdm progress bar.
 
     Returns:
-        dict of ndarrays over filters: ``r2`` (N,), ``osi`` (N,), ``theta``, ``wavelength``,
+        dict of ndarrays over filters: ``r2`` (N,), ``osi`` (N,) the vector-sum index,
+        ``osi_classic`` (N,) the classic index (:func:`classic_osi_from_tuning`), ``theta``, ``wavelength``,
         ``sigma``, ``gamma`` (N,), ``fits`` (N, k, k) fitted spatial Gabors, ``spatial``
         (N, k, k) the maps that were fitted, ``surrogate_r2`` (N, n_surrogates), and
         ``params``: the list of parameter dicts.
@@ -758,7 +783,7 @@ def fit_filters(weights, *, n_surrogates: int = 0, seed: int = 0, progress: bool
     from tqdm.auto import tqdm
 
     rng = np.random.default_rng(seed)
-    out = {key: [] for key in ("r2", "osi", "theta", "wavelength", "sigma", "gamma", "fits", "spatial",
+    out = {key: [] for key in ("r2", "osi", "osi_classic", "theta", "wavelength", "sigma", "gamma", "fits", "spatial",
                                "surrogate_r2", "params")}
     for w in tqdm(arr, desc="fitting Gabors", disable=not progress):
         spatial = spatial_component(w)[0]
@@ -769,7 +794,9 @@ def fit_filters(weights, *, n_surrogates: int = 0, seed: int = 0, progress: bool
         for _ in range(n_surrogates):
             sur.append(_fit_map(phase_randomise(spatial, int(rng.integers(2**31))))[1])
         out["r2"].append(r2)
-        out["osi"].append(orientation_selectivity(spatial))
+        tuning = orientation_tuning(spatial)
+        out["osi"].append(osi_from_tuning(*tuning))
+        out["osi_classic"].append(classic_osi_from_tuning(*tuning))
         for key in ("theta", "wavelength", "sigma", "gamma"):
             out[key].append(params[key])
         out["fits"].append(fit)

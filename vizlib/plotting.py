@@ -15,6 +15,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+# The website's output column is 688 px wide at a 1280-px window; Matplotlib's inline figures
+# are 100 dpi, so a figure up to this many inches wide is shown unscaled and its text at the
+# size it was set in (never below 8 pt). Grids fit their panels into it by default.
+PAGE_WIDTH = 6.8
+
+
+def _panel_size(size, ncols: int, largest: float) -> float:
+    """A grid's panel size in inches: ``size`` if given, else the largest that fits the page."""
+    return float(size) if size is not None else min(largest, PAGE_WIDTH / max(int(ncols), 1))
+
 
 def to_numpy_image(image) -> np.ndarray:
     """(3, H, W) or (H, W) tensor/array in [0, 1] -> (H, W, 3) or (H, W) NumPy array, clipped."""
@@ -45,10 +55,14 @@ def show_image(image, ax=None, title: str | None = None):
     return ax
 
 
-def show_images(images, titles=None, ncols: int = 8, size: float = 1.6, axes=None):
-    """A grid of images (N, 3, H, W) in [0, 1] (or (N, H, W) maps); returns the Axes array."""
+def show_images(images, titles=None, ncols: int = 8, size: float | None = None, axes=None):
+    """A grid of images (N, 3, H, W) in [0, 1] (or (N, H, W) maps); returns the Axes array.
+
+    ``size``: inches per panel (default: as large as fits ``PAGE_WIDTH``, at most 1.6).
+    """
     n = len(images)
     if axes is None:
+        size = _panel_size(size, ncols, 1.6)
         nrows = (n + ncols - 1) // ncols
         _, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3 * (titles is not None)),
                                squeeze=False)
@@ -174,12 +188,14 @@ def plot_scoreboard(table, columns=("pointing", "pointing_tol", "mass"), labels=
 
 
 # ----------------------------------------------------------------------------- activations and style
-def show_feature_grid(rows, n: int = 8, size: float = 1.0, cmap: str = "viridis", axes=None):
+def show_feature_grid(rows, n: int = 8, size: float | None = None, cmap: str = "viridis", axes=None):
     """Feature maps, one row per layer: ``rows`` maps a label to (C, H, W) maps; the first ``n``
     channels of each are shown, each with its own colour scale from 0 to its maximum.
+    ``size``: inches per panel (default: as large as fits ``PAGE_WIDTH``, at most 1.0).
     Returns the (len(rows), n) array of Axes."""
     rows = dict(rows)
     if axes is None:
+        size = _panel_size(size, n, 1.0)
         _, axes = plt.subplots(len(rows), n, figsize=(size * n, size * len(rows)), squeeze=False)
     axes = np.asarray(axes).reshape(len(rows), n)
     for r, (label, maps) in enumerate(rows.items()):
@@ -197,11 +213,13 @@ def show_feature_grid(rows, n: int = 8, size: float = 1.0, cmap: str = "viridis"
     return axes
 
 
-def show_patch_grid(patches, row_labels=None, size: float = 0.8, axes=None):
+def show_patch_grid(patches, row_labels=None, size: float | None = None, axes=None):
     """Image patches (R, K, 3, P, P) in [0, 1] as an R x K grid, a label left of each row.
+    ``size``: inches per panel (default: as large as fits ``PAGE_WIDTH``, at most 0.8).
     Returns the (R, K) array of Axes."""
     r, k = patches.shape[:2]
     if axes is None:
+        size = _panel_size(size, k, 0.8)
         _, axes = plt.subplots(r, k, figsize=(size * k, size * r), squeeze=False)
     axes = np.asarray(axes).reshape(r, k)
     for i in range(r):
@@ -262,17 +280,19 @@ def _filter_rgb(w: np.ndarray) -> np.ndarray:
     return w
 
 
-def show_filters(weights, titles=None, ncols: int = 8, size: float = 0.9, axes=None):
+def show_filters(weights, titles=None, ncols: int = 8, size: float | None = None, axes=None):
     """A grid of filters: (N, 3, k, k) as colour images or (N, k, k) / (N, 1, k, k) in grey.
 
     Each filter is scaled by its own largest |weight| so that zero is mid-grey: light is
-    positive, dark negative (for colour filters, per channel). Returns the Axes array.
+    positive, dark negative (for colour filters, per channel). ``size``: inches per panel
+    (default: as large as fits ``PAGE_WIDTH``, at most 1.5). Returns the Axes array.
     """
     w = weights.detach().cpu().float().numpy() if isinstance(weights, torch.Tensor) else np.asarray(weights, float)
     if w.ndim not in (3, 4):
         raise ValueError(f"weights must have shape (N, k, k) or (N, C, k, k); got {w.shape}")
     n = len(w)
     if axes is None:
+        size = _panel_size(size, ncols, 1.5)
         nrows = (n + ncols - 1) // ncols
         _, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.25 * (titles is not None)) * nrows),
                                squeeze=False)
