@@ -37,68 +37,56 @@ def draw(name, **kw):
 MAP_FUNCTIONS = ["show_map", "show_pointing", "show_signed_map", "show_spectrum"]
 
 
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
 @pytest.mark.parametrize("name", MAP_FUNCTIONS)
 def test_map_functions_draw_a_colour_bar_by_default(name):
     fig, ax = draw(name)
-    try:
-        mapped = ax.images[-1]          # the map is drawn last, over the grey image
-        assert mapped.colorbar is not None, f"{name} drew no colour bar"
-        assert len(fig.axes) == 2       # the map and its colour bar
-        lo, hi = mapped.colorbar.mappable.norm.vmin, mapped.colorbar.mappable.norm.vmax
-        assert (lo, hi) == (mapped.norm.vmin, mapped.norm.vmax)
-        for label in mapped.colorbar.ax.get_yticklabels():
-            assert label.get_fontsize() >= 8
-    finally:
-        plt.close(fig)
+    mapped = ax.images[-1]          # the map is drawn last, over the grey image
+    assert mapped.colorbar is not None, f"{name} drew no colour bar"
+    assert len(fig.axes) == 2       # the map and its colour bar
+    lo, hi = mapped.colorbar.mappable.norm.vmin, mapped.colorbar.mappable.norm.vmax
+    assert (lo, hi) == (mapped.norm.vmin, mapped.norm.vmax)
+    for label in mapped.colorbar.ax.get_yticklabels():
+        assert label.get_fontsize() >= 8
 
 
 @pytest.mark.parametrize("name", MAP_FUNCTIONS)
 def test_map_functions_leave_out_the_colour_bar_on_request(name):
     fig, ax = draw(name, colorbar=False)
-    try:
-        assert ax.images[-1].colorbar is None and len(fig.axes) == 1
-    finally:
-        plt.close(fig)
+    assert ax.images[-1].colorbar is None and len(fig.axes) == 1
 
 
 @pytest.mark.parametrize("name", MAP_FUNCTIONS)
 def test_map_functions_use_a_shared_scale(name):
     fig, ax = draw(name, vmin=-0.25, vmax=3.0)
-    try:
-        norm = ax.images[-1].norm
-        assert (norm.vmin, norm.vmax) == (-0.25, 3.0)
-    finally:
-        plt.close(fig)
+    norm = ax.images[-1].norm
+    assert (norm.vmin, norm.vmax) == (-0.25, 3.0)
 
 
 def test_show_map_default_scale_is_the_maps_own_range():
     fig, ax = draw("show_map")
-    try:
-        norm = ax.images[-1].norm
-        assert norm.vmin == pytest.approx(MAP.min()) and norm.vmax == pytest.approx(MAP.max())
-    finally:
-        plt.close(fig)
+    norm = ax.images[-1].norm
+    assert norm.vmin == pytest.approx(MAP.min()) and norm.vmax == pytest.approx(MAP.max())
 
 
 def test_signed_map_puts_white_at_zero_for_an_asymmetric_scale():
     fig, ax = draw("show_signed_map", vmin=-1.0, vmax=4.0)
-    try:
-        im = ax.images[-1]
-        white = np.asarray(im.cmap(0.5)[:3])       # bwr's middle is white
-        assert np.allclose(white, 1.0, atol=0.01)
-        assert im.norm(0.0) == pytest.approx(0.5)   # zero maps to the middle of the colour map
-        assert im.norm(-1.0) == pytest.approx(0.0) and im.norm(4.0) == pytest.approx(1.0)
-    finally:
-        plt.close(fig)
+    im = ax.images[-1]
+    white = np.asarray(im.cmap(0.5)[:3])       # bwr's middle is white
+    assert np.allclose(white, 1.0, atol=0.01)
+    assert im.norm(0.0) == pytest.approx(0.5)   # zero maps to the middle of the colour map
+    assert im.norm(-1.0) == pytest.approx(0.0) and im.norm(4.0) == pytest.approx(1.0)
 
 
 def test_signed_map_symmetric_limit_by_default():
     fig, ax = draw("show_signed_map")
-    try:
-        norm = ax.images[-1].norm
-        assert norm.vmin == pytest.approx(-np.abs(MAP).max()) and norm.vmax == pytest.approx(np.abs(MAP).max())
-    finally:
-        plt.close(fig)
+    norm = ax.images[-1].norm
+    assert norm.vmin == pytest.approx(-np.abs(MAP).max()) and norm.vmax == pytest.approx(np.abs(MAP).max())
 
 
 @pytest.mark.parametrize("kw, error, fragment", [
@@ -110,7 +98,6 @@ def test_signed_map_symmetric_limit_by_default():
 def test_map_functions_reject_bad_limits(name, kw, error, fragment):
     with pytest.raises(error, match=fragment):
         draw(name, **kw)
-    plt.close("all")
 
 
 def test_signed_map_rejects_a_scale_without_zero():
@@ -118,16 +105,12 @@ def test_signed_map_rejects_a_scale_without_zero():
         draw("show_signed_map", vmin=0.5, vmax=2.0)
     with pytest.raises(ValueError, match="either limit or vmin/vmax"):
         draw("show_signed_map", limit=1.0, vmax=2.0)
-    plt.close("all")
 
 
 def test_spectrum_colour_bar_names_its_units():
     for log, label in ((False, "|H|"), (True, "log(1 + |H|)")):
         fig, ax = draw("show_spectrum", log=log)
-        try:
-            assert ax.images[-1].colorbar.ax.get_ylabel() == label
-        finally:
-            plt.close(fig)
+        assert ax.images[-1].colorbar.ax.get_ylabel() == label
 
 
 def test_rescale_maps_to_unit_range_and_constants_to_half():
@@ -147,18 +130,12 @@ def test_to_numpy_image_moves_channels_last_and_clips():
 def test_image_grid_fits_the_page_by_default(ncols, expected):
     axes = plotting.show_images(torch.rand(ncols, 3, 8, 8), ncols=ncols)
     fig = np.asarray(axes).ravel()[0].figure
-    try:
-        assert fig.get_size_inches()[0] == pytest.approx(expected)
-        assert plotting.PAGE_WIDTH == 6.8   # 688 px column at 100 dpi, rounded down
-    finally:
-        plt.close(fig)
+    assert fig.get_size_inches()[0] == pytest.approx(expected)
+    assert plotting.PAGE_WIDTH == 6.8   # 688 px column at 100 dpi, rounded down
 
 
 def test_filter_grid_panels_are_at_most_one_and_a_half_inches_and_fit_the_page():
     for n, ncols, width in ((4, 4, 4 * 1.5), (32, 8, 6.8)):
         axes = plotting.show_filters(torch.randn(n, 3, 5, 5), ncols=ncols)
         fig = np.asarray(axes).ravel()[0].figure
-        try:
-            assert fig.get_size_inches()[0] == pytest.approx(width)
-        finally:
-            plt.close(fig)
+        assert fig.get_size_inches()[0] == pytest.approx(width)

@@ -48,11 +48,7 @@ def show_image(image, ax=None, title: str | None = None):
     ax = ax if ax is not None else plt.gca()
     arr = to_numpy_image(image)
     ax.imshow(arr, cmap=None if arr.ndim == 3 else "gray", interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=9)
-    return ax
+    return _plain(ax, title)
 
 
 def show_images(images, titles=None, ncols: int = 8, size: float | None = None, axes=None):
@@ -97,6 +93,15 @@ def add_colorbar(image, ax, label: str | None = None):
     return bar
 
 
+def _plain(ax, title: str | None = None):
+    """No ticks on an image panel; the title, if any, at 9 pt. Returns the Axes."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
 def _grey_under(ax, image):
     grey = to_numpy_image(image)
     grey = grey.mean(-1) if grey.ndim == 3 else grey
@@ -128,11 +133,7 @@ def show_map(attribution, image=None, ax=None, title: str | None = None, cmap: s
     im = ax.imshow(m, alpha=alpha if image is not None else 1.0, interpolation="nearest", **kw)
     if colorbar:
         add_colorbar(im, ax)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=9)
-    return ax
+    return _plain(ax, title)
 
 
 def show_pointing(attribution, mask, image=None, ax=None, title: str | None = None, cmap: str = "inferno",
@@ -371,11 +372,7 @@ def show_attribution(attribution, ax=None, title: str | None = None, percentile:
         if img.shape[-1] == 1:
             img = img[..., 0]
     ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=9)
-    return ax
+    return _plain(ax, title)
 
 
 def show_class_map(classes, names, ax=None, title: str | None = None, legend: bool = True, max_legend: int = 8):
@@ -439,8 +436,4 @@ def show_signed_map(values, image=None, ax=None, title: str | None = None, limit
                    interpolation="nearest")
     if colorbar:
         add_colorbar(im, ax)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=9)
-    return ax
+    return _plain(ax, title)
