@@ -31,7 +31,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .activations import _check_input, _check_int, _forward_collect, _resolve
-from .hooks import check_model, preserved
+from .hooks import check_model, running
 
 __all__ = [
     "StyleResult", "brushstrokes", "content_loss", "gram_matrix", "reconstruct", "style_loss",
@@ -307,7 +307,7 @@ def reconstruct(model: nn.Module, layer, target_image: torch.Tensor, *, steps: i
         raise ValueError("layer must be a single layer")
     name = pairs[0][0]
     start = _start(init, target_image.shape, target_image, seed)
-    with preserved(model, requires_grad=False):
+    with running(model):
         target = _targets(model, target_image, pairs, pre)[name]
 
         def losses(acts):
@@ -358,7 +358,7 @@ def texture(model: nn.Module, style: torch.Tensor, *, style_layers, steps: int =
     if isinstance(init, str) and init == "content":
         raise ValueError("init must be 'noise' or a tensor for texture; got 'content'")
     start = _start(init, shape, style, seed)
-    with preserved(model, requires_grad=False):
+    with running(model):
         targets = _targets(model, style, pairs, pre)
 
         def losses(acts):
@@ -414,7 +414,7 @@ def transfer(model: nn.Module, content: torch.Tensor, style: torch.Tensor, *, co
     style_pairs = _resolve(model, list(weights))
     pairs = list(dict(style_pairs + content_pairs).items())
     start = _start(init, content.shape, content, seed)
-    with preserved(model, requires_grad=False):
+    with running(model):
         content_target = _targets(model, content, content_pairs, pre)[content_name]
         style_targets = _targets(model, style, style_pairs, pre)
 

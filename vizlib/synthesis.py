@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .hooks import check_model, forward_hooks, get_module, model_device, preserved
+from .hooks import check_model, forward_hooks, get_module, model_device, running
 
 #: Keyword arguments of :func:`class_model` / :func:`channel_model` that switch every
 #: regulariser off: plain gradient ascent on the score, as in Simonyan et al. (2014).
@@ -413,7 +413,7 @@ def render(model: nn.Module, objective: Objective, image: torch.Tensor, *, steps
         for key, value in record(lookup(x, logits)).items():
             history.setdefault(key, []).append(float(value))
 
-    with preserved(model, eval_mode=True, requires_grad=False), \
+    with running(model), \
             forward_hooks(model, {layer: keep(layer) for layer in layers}):
         bar = tqdm(range(steps), desc=desc, disable=not progress, leave=True)
         for step in bar:
@@ -713,5 +713,7 @@ def to_display(image: torch.Tensor, percentile: float = 99.0) -> torch.Tensor:
     return out[0] if single else out
 
 
-class_model.__doc__ = class_model.__doc__.replace("{regularisers}", _DOC_REGULARISERS.rstrip("\n"))
-channel_model.__doc__ = channel_model.__doc__.replace("{regularisers}", _DOC_REGULARISERS.rstrip("\n"))
+for _fn in (class_model, channel_model):
+    if _fn.__doc__:  # None under ``python -OO``, which strips docstrings
+        _fn.__doc__ = _fn.__doc__.replace("{regularisers}", _DOC_REGULARISERS.rstrip("\n"))
+del _fn
