@@ -636,8 +636,8 @@ def score_maps(model: nn.Module, x: torch.Tensor, target, maps: torch.Tensor, ma
     Example:
         >>> maps = vizlib.attribution.saliency(model, x, labels)
         >>> scores = score_maps(model, x, labels, maps, masks, n_steps=8)
-        >>> {k: tuple(v.shape) for k, v in scores.items()}
-        {}
+        >>> {k: tuple(v.shape) for k, v in scores.items()}     # one score per image
+        {'pointing': (8,), 'pointing_tol': (8,), 'mass': (8,), 'deletion': (8,), 'insertion': (8,)}
     """
     maps = reduce_channels(maps)
     out = {

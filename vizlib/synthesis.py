@@ -24,9 +24,9 @@ The parts are small and composable, in the manner of Lucid/Lucent:
   space.
 
 Example:
-    >>> result = class_model(model, target=3, init="noise", progress=False)
-    >>> result.image.shape, result.history["prob"][-1]
-    (torch.Size([1, 3, 64, 64]), 0.99...)
+    >>> result = class_model(model, target=3, init="noise", steps=20, progress=False)
+    >>> result.image.shape, round(float(result.history["prob"][-1]), 2)    # the class-3 probability
+    (torch.Size([1, 3, 64, 64]), 1.0)
 """
 from __future__ import annotations
 
@@ -354,7 +354,9 @@ def render(model: nn.Module, objective: Objective, image: torch.Tensor, *, steps
 
     Example:
         >>> out = render(model, class_score(2) - 1e-3 * squared_norm(), torch.zeros(1, 3, 64, 64),
-        ...              steps=100, lr=1.0, transform=jitter(3), progress=False)
+        ...              steps=10, lr=1.0, transform=jitter(3), progress=False)
+        >>> out.image.shape, len(out.history["objective"])        # steps + 1 values
+        (torch.Size([1, 3, 64, 64]), 11)
     """
     check_model(model)
     if not isinstance(objective, Objective):
@@ -558,8 +560,11 @@ def class_model(model: nn.Module, target: int, *, steps: int = 100, lr: float = 
         ``steps + 1``.
 
     Example:
-        >>> image, hist = class_model(model, 3, init="noise", progress=False)
-        >>> plt.imshow(to_display(image)[0].permute(1, 2, 0))
+        >>> image, hist = class_model(model, 3, init="noise", steps=20, progress=False)
+        >>> len(hist["score"]), bool(hist["score"][-1] > hist["score"][0])
+        (21, True)
+        >>> im = plt.imshow(to_display(image)[0].permute(1, 2, 0).numpy())
+        >>> plt.close()
     """
     check_model(model)
     target = _check_index(target, "target")
@@ -596,7 +601,9 @@ def channel_model(model: nn.Module, layer: str, channel: int, *, steps: int = 10
         :class:`Synthesis` ``(image, history)`` with ``history["activation"]``.
 
     Example:
-        >>> image, hist = channel_model(model, "features.relu3", 5, progress=False)
+        >>> image, hist = channel_model(model, "features.conv2", 0, steps=20, progress=False)
+        >>> image.shape, bool(hist["activation"][-1] > hist["activation"][0])
+        (torch.Size([1, 3, 64, 64]), True)
     """
     check_model(model)
     get_module(model, layer)
