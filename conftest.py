@@ -3,14 +3,66 @@
 The test command runs on all cores with pytest-xdist, file by file (``--dist loadfile``, so the
 cells of a notebook, which share one kernel, stay on one worker, in order). Each worker, and
 each notebook kernel it starts, gets its share of the cores (``OMP_NUM_THREADS``), so that two
-workers on two cores do not run four PyTorch threads.
+workers on two cores do not run four PyTorch threads. The docstring examples of ``vizlib`` run as
+doctests (``--doctest-modules``); the names they share (``model``, ``images``, ``x``, ...) are set
+by :func:`_vizlib_doctest_namespace` below.
 """
 from __future__ import annotations
 
 import os
+
+import pytest
 
 
 def pytest_configure(config):
     workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
     if workers and "OMP_NUM_THREADS" not in os.environ:
         os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // int(workers)))
+
+
+@pytest.fixture(scope="session")
+def _doctest_model():
+    """The shipped course model on the CPU, loaded once per session (or once per xdist worker)."""
+    import vizlib
+
+    return vizlib.load_model("course", device="cpu")
+
+
+@pytest.fixture(autouse=True)
+def _vizlib_doctest_namespace(request, doctest_namespace):
+    """The names that the docstring examples of ``vizlib`` (``--doctest-modules``) may assume.
+
+    Each example also sees the globals of its own module (``capture``, ``gabor_kernel``, ``nn``).
+    Only doctest items get these names; for other tests this fixture does nothing (and loads nothing).
+
+    - ``torch``, ``np`` (numpy), ``plt`` (matplotlib.pyplot, on the Agg backend), ``vizlib``.
+    - ``model``: ``vizlib.load_model("course", device="cpu")``, the shipped CourseNet in eval mode
+      (loaded once per session; examples must not change it).
+    - ``images, labels, masks = vizlib.toy_world(8, seed=0)``: images (8, 3, 64, 64) float in [0, 1],
+      labels (8,) int64, masks (8, 64, 64) bool (the object's pixels).
+    - ``x = vizlib.normalize(images)``: (8, 3, 64, 64) float, normalised for the course model.
+
+    ``images``, ``labels``, ``masks`` and ``x`` are made fresh for every example, so an example that
+    changes one (``x.requires_grad_()``) cannot change the next.
+    """
+    from _pytest.doctest import DoctestItem
+
+    if not isinstance(request.node, DoctestItem):
+        yield
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import torch
+
+    import vizlib
+
+    images, labels, masks = vizlib.toy_world(8, seed=0)
+    doctest_namespace.update(
+        torch=torch, np=np, plt=plt, vizlib=vizlib, model=request.getfixturevalue("_doctest_model"),
+        images=images, labels=labels, masks=masks, x=vizlib.normalize(images),
+    )
+    yield
+    plt.close("all")

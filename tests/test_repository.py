@@ -127,22 +127,111 @@ def test_contributing_setup_cell_agrees_with_config():
     assert not [u for u in re.findall(r"vizlib @ git\+(\S+?)\"", text) if u != URL]
 
 
-def test_ci_and_workflows_run_the_readme_commands_and_name_no_repository():
+WORKFLOWS = ROOT / ".github" / "workflows"
+SCHEDULED = {"imagenet.yml", "colab.yml", "links.yml", "nightly.yml"}
+
+
+def workflow(name: str) -> dict:
+    doc = yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
+    doc["on"] = doc.pop(True, doc.get("on"))  # YAML 1.1 reads the key `on` as True
+    return doc
+
+
+def steps_run(doc: dict) -> list[str]:
+    return [step["run"] for job in doc["jobs"].values() for step in job.get("steps", []) if "run" in step]
+
+
+def test_ci_runs_the_readme_commands_in_order():
     ci = ROOT / ".ci" / "run"
     assert ci.stat().st_mode & 0o111, ".ci/run is not executable"
     ci_text = ci.read_text(encoding="utf-8")
     assert ci_text.startswith("#!/usr/bin/env bash") and "set -euo pipefail" in ci_text
     assert BUILD_COMMAND in ci_text and TEST_COMMAND in ci_text
     assert ci_text.index(BUILD_COMMAND) < ci_text.index(TEST_COMMAND)
-    workflows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
-    assert {w.name for w in workflows} >= {"book.yml", "gpu.yml"}
-    for w in workflows:
-        text = w.read_text(encoding="utf-8")
-        assert BUILD_COMMAND in text and TEST_COMMAND in text, f"{w.name} does not run the README's commands"
+
+
+def test_workflows_are_valid_and_name_no_repository():
+    names = {w.name for w in WORKFLOWS.glob("*.yml")}
+    assert names == {"book.yml", "gpu.yml", "report-failure.yml"} | SCHEDULED, names
+    for name in sorted(names):
+        doc = workflow(name)
+        assert doc["on"] and doc["jobs"], name
+        text = (WORKFLOWS / name).read_text(encoding="utf-8")
         for needle in (URL, f"{ORG}/{NAME}", "github.io", NAME):
-            assert needle.lower() not in text.lower(), f"{w.name} names the repository ({needle})"
-    gpu = yaml.safe_load((ROOT / ".github" / "workflows" / "gpu.yml").read_text(encoding="utf-8"))
-    assert all(job["runs-on"] == "gpu" for job in gpu["jobs"].values())
+            assert needle.lower() not in text.lower(), f"{name} names the repository ({needle})"
+
+
+@pytest.mark.parametrize("name, commands", [
+    ("book.yml", (BUILD_COMMAND, TEST_COMMAND)), ("gpu.yml", (BUILD_COMMAND,)),
+    ("nightly.yml", (BUILD_COMMAND, TEST_COMMAND)), ("imagenet.yml", (BUILD_COMMAND,)),
+    ("links.yml", (BUILD_COMMAND,)),
+])
+def test_workflows_run_the_readme_commands(name, commands):
+    runs = steps_run(workflow(name))
+    for command in commands:
+        assert any(command in run for run in runs), f"{name} does not run `{command}`"
+    if len(commands) == 2:
+        build = next(i for i, r in enumerate(runs) if BUILD_COMMAND in r)
+        assert any(TEST_COMMAND in r for r in runs[build + 1:]), f"{name} tests before it builds"
+
+
+def test_gpu_workflow_runs_on_gpu_runners():
+    assert all(job["runs-on"] == "gpu" for job in workflow("gpu.yml")["jobs"].values())
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULED))
+def test_scheduled_workflows_report_a_failure_in_one_issue(name):
+    doc = workflow(name)
+    assert doc["on"]["schedule"] and "workflow_dispatch" in doc["on"], name
+    callers = [job for job in doc["jobs"].values() if job.get("uses") == "./.github/workflows/report-failure.yml"]
+    assert len(callers) == 1, f"{name} must call report-failure.yml once"
+    job = callers[0]
+    assert "failure()" in job["if"] and "schedule" in job["if"]
+    assert set(job["needs"] if isinstance(job["needs"], list) else [job["needs"]]) == set(doc["jobs"]) - {"report"}
+    assert job["permissions"] == {"issues": "write"}
+    report = workflow("report-failure.yml")
+    assert set(report["on"]) == {"workflow_call"}
+    script = steps_run(report)[0]
+    assert "gh issue list" in script and "gh issue comment" in script and "gh issue create" in script
+
+
+def test_imagenet_workflow_builds_every_chapter_with_trained_alexnet_and_vgg16():
+    job = workflow("imagenet.yml")["jobs"]["chapters"]
+    assert job["strategy"]["matrix"]["model"] == ["alexnet", "vgg16"]
+    assert job["env"]["VIZLIB_MODEL"] == "${{ matrix.model }}" and "VIZLIB_WEIGHTS" not in job["env"]
+    upload = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact")]
+    assert upload and "_build/jupyter_execute" in upload[0]["with"]["path"]
+
+
+def test_colab_workflow_runs_every_chapter_in_the_colab_image():
+    job = workflow("colab.yml")["jobs"]["chapters"]
+    assert job["container"]["image"].startswith("us-docker.pkg.dev/colab-images/public/runtime")
+    runs = steps_run(workflow("colab.yml"))
+    assert any(r.strip() == "python3 -m pip install -q ." for r in runs)
+    assert any("scripts/run_notebooks.py" in r and "toc_notebooks()" in r for r in runs)
+
+
+def test_nightly_lifts_exactly_the_upper_bounds(tmp_path):
+    lift = next(r for r in steps_run(workflow("nightly.yml")) if "requirements.txt" in r and "sed" in r)
+    req = tmp_path / "requirements.txt"
+    shutil.copy(ROOT / "requirements.txt", req)
+    subprocess.run(["bash", "-c", lift], cwd=tmp_path, check=True, capture_output=True)
+
+    def specs(text):
+        out = {}
+        for line in text.splitlines():
+            line = line.split("#")[0].strip()
+            if line and not line.startswith("-"):
+                name = re.match(r"[A-Za-z0-9_.-]+", line)[0]
+                out[name] = line[len(name):].replace(" ", "")
+        return out
+
+    before, after = specs((ROOT / "requirements.txt").read_text()), specs(req.read_text())
+    assert before.keys() == after.keys()
+    assert any("<" in v for v in before.values())
+    for name, spec in before.items():
+        lower = ",".join(part for part in spec.split(",") if not part.startswith("<"))
+        assert after[name] == lower, (name, spec, after[name])
 
 
 def test_web_assets_are_vendored_outside_the_auto_loaded_static_folder():

@@ -24,7 +24,7 @@ _tqdm.tqdm.monitor_interval = 0
 
 _SUBMODULES = (
     "activations", "attribution", "checks", "filters", "hooks", "images", "metrics", "plotting",
-    "segmentation", "student", "style", "synthesis", "train", "vision", "widgets",
+    "segmentation", "student", "style", "synthesis", "train", "vision",
 )
 
 

@@ -10,11 +10,11 @@ a channel hardest, as in Zeiler and Fergus (2014).
 
 Example:
     >>> with capture(model, ["features.conv1", "features.conv4"]) as acts:
-    ...     model(x)
+    ...     logits = model(x)
     >>> acts["features.conv1"].shape
     torch.Size([8, 32, 32, 32])
     >>> receptive_field(model, "features.conv4", 64).size
-    77
+    81
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .hooks import check_model, get_module, model_device, preserved
+from .hooks import check_model, get_module, model_device, running
 from .hooks import layer_names as _leaf_names
 
 __all__ = [
@@ -156,7 +156,7 @@ def capture(model: nn.Module, layers, *, detach: bool = True):
 
     Example:
         >>> with capture(model, "features.relu2") as acts:
-        ...     model(x)
+        ...     logits = model(x)
         >>> acts["features.relu2"].shape
         torch.Size([8, 64, 16, 16])
     """
@@ -200,7 +200,7 @@ def get_activations(model: nn.Module, x: torch.Tensor, layers, *, grad: bool = F
     check_model(model)
     _check_input(x, model)
     pairs = _resolve(model, layers)
-    with preserved(model, requires_grad=False if grad else None), torch.set_grad_enabled(grad):
+    with running(model, grad=grad):
         return _forward_collect(model, x, pairs, detach=not grad)
 
 
@@ -343,8 +343,8 @@ def receptive_field(model: nn.Module, layer, input_size: int) -> ReceptiveField:
         :class:`ReceptiveField` ``(size, jump, offset, feature_size)``.
 
     Example:
-        >>> receptive_field(vizlib.load_model("course"), "features.conv2", 64)
-        ReceptiveField(size=17, jump=4, offset=-7, feature_size=16)
+        >>> receptive_field(model, "features.conv2", 64)
+        ReceptiveField(size=21, jump=4, offset=-9, feature_size=16)
     """
     check_model(model)
     input_size = _check_int(input_size, "input_size")
@@ -505,9 +505,9 @@ def top_activations(model: nn.Module, x: torch.Tensor, layer, *, k: int = 9, cha
         :class:`TopActivations`.
 
     Example:
-        >>> top = top_activations(model, vizlib.normalize(images), "features.conv2", k=9, channels=[0, 5])
+        >>> top = top_activations(model, x, "features.conv2", k=4, channels=[0, 5])
         >>> top.indices.shape
-        torch.Size([2, 9])
+        torch.Size([2, 4])
     """
     check_model(model)
     _check_input(x, model)
@@ -521,7 +521,7 @@ def top_activations(model: nn.Module, x: torch.Tensor, layer, *, k: int = 9, cha
     best_v = best_i = best_pos = None
     width = None
     chan = None
-    with preserved(model), torch.no_grad():
+    with running(model, grad=False):
         for start in tqdm(range(0, x.shape[0], batch_size), desc="top activations", disable=not progress):
             a = _forward_collect(model, x[start:start + batch_size], pairs, detach=True)[pairs[0][0]]
             if not isinstance(a, torch.Tensor) or a.ndim not in (2, 4):
@@ -564,7 +564,10 @@ def crop_patches(images: torch.Tensor, indices, rows, cols, field: ReceptiveFiel
         (*S, C, size, size) patches.
 
     Example:
-        >>> patches = crop_patches(images, top.indices, top.rows, top.cols, receptive_field(model, layer, 64))
+        >>> top = top_activations(model, x, "features.conv2", k=4, channels=[0])
+        >>> field = receptive_field(model, "features.conv2", 64)
+        >>> crop_patches(images, top.indices, top.rows, top.cols, field).shape
+        torch.Size([1, 4, 3, 21, 21])
     """
     if not isinstance(images, torch.Tensor) or images.ndim != 4:
         raise ValueError(f"images must be a tensor of shape (N, C, H, W); got "
@@ -609,9 +612,9 @@ def top_patches(model: nn.Module, x: torch.Tensor, layer, *, images: torch.Tenso
         :class:`TopPatches`; ``patches`` is (len(channels), k, C, size, size).
 
     Example:
-        >>> top = top_patches(model, vizlib.normalize(images), "features.conv3", images=images, channels=[0, 1])
+        >>> top = top_patches(model, x, "features.conv3", images=images, k=4, channels=[0, 1])
         >>> top.patches.shape
-        torch.Size([2, 9, 3, 37, 37])
+        torch.Size([2, 4, 3, 41, 41])
     """
     top = top_activations(model, x, layer, k=k, channels=channels, batch_size=batch_size, progress=progress)
     if x.shape[-1] != x.shape[-2]:

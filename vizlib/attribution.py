@@ -42,16 +42,18 @@ it. Sigmoid and tanh, which CNNs use as gates (squeeze-and-excitation), are
 back-propagated normally.
 
 Example:
-    >>> model = vizlib.load_model("course")
-    >>> x = vizlib.normalize(images, "course")              # (8, 3, 64, 64)
-    >>> sal = saliency(model, x, labels)                      # (8, 64, 64)
-    >>> gb = guided_backprop(model, x, labels)                # (8, 3, 64, 64)
-    >>> occ = occlusion(model, x, labels, window=8, stride=4) # (8, 64, 64)
+    >>> model = vizlib.load_model("course", device="cpu")
+    >>> x = vizlib.normalize(images, "course")                # images: (8, 3, 64, 64) in [0, 1]
+    >>> sal = saliency(model, x, labels)
+    >>> gb = guided_backprop(model, x, labels)
+    >>> occ = occlusion(model, x[:1], labels[:1], window=16, stride=8, progress=False)
+    >>> sal.shape, gb.shape, occ.shape
+    (torch.Size([8, 64, 64]), torch.Size([8, 3, 64, 64]), torch.Size([1, 64, 64]))
 """
 from __future__ import annotations
 
 import numbers
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from typing import NamedTuple
 
 import torch
@@ -183,16 +185,6 @@ def _check_rule(rule: str) -> str:
 # --------------------------------------------------------------------------- session
 
 
-@contextmanager
-def _session(model: nn.Module, *, grad: bool = True):
-    """Eval mode, parameters frozen, gradients on (or off); everything restored in ``finally``."""
-    with ExitStack() as stack:
-        stack.enter_context(hooks.preserved(model, eval_mode=True, requires_grad=False))
-        stack.enter_context(torch.inference_mode(False))
-        stack.enter_context(torch.enable_grad() if grad else torch.no_grad())
-        yield
-
-
 def _leaf(x: torch.Tensor) -> torch.Tensor:
     """A private copy of ``x`` that requires grad (the caller's tensor and its .grad stay untouched)."""
     return x.detach().clone().requires_grad_(True)
@@ -220,7 +212,7 @@ def relu_backward(forward_input: torch.Tensor, grad_output: torch.Tensor, rule: 
 
     Example:
         >>> relu_backward(torch.tensor([-1., 2., 3.]), torch.tensor([5., -4., 1.]), "guided")
-        tensor([0., -0., 1.])
+        tensor([0., 0., 1.])
     """
     _check_rule(rule)
     if not isinstance(forward_input, torch.Tensor) or not isinstance(grad_output, torch.Tensor):
@@ -400,10 +392,11 @@ def gradient(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
         ``(N, C, H, W)``: ``d logit_target / d x`` for each image.
 
     Example:
-        >>> g = gradient(model, x, 3)
+        >>> gradient(model, x, 3).shape      # d logit[3] / d x, for every image
+        torch.Size([8, 3, 64, 64])
     """
     t = _prepare(model, x, target)
-    with _session(model):
+    with hooks.running(model):
         return _input_gradient(model, x, t)
 
 
@@ -417,7 +410,8 @@ def saliency(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
         ``(N, H, W)``, non-negative.
 
     Example:
-        >>> sal = saliency(model, x, labels)     # (N, 64, 64)
+        >>> saliency(model, x, labels).shape
+        torch.Size([8, 64, 64])
     """
     return gradient(model, x, target).abs().amax(dim=1)
 
@@ -449,10 +443,11 @@ def deconvnet(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
         UnsupportedActivationError: the model uses an activation other than ReLU/ReLU6.
 
     Example:
-        >>> rec = deconvnet(model, x, labels)
+        >>> deconvnet(model, x, labels).shape
+        torch.Size([8, 3, 64, 64])
     """
     t = _prepare(model, x, target)
-    with _session(model):
+    with hooks.running(model):
         return _input_gradient(model, x, t, rule="deconvnet")
 
 
@@ -475,7 +470,7 @@ def guided_backprop(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
         >>> gb = guided_backprop(model, x, labels)
     """
     t = _prepare(model, x, target)
-    with _session(model):
+    with hooks.running(model):
         return _input_gradient(model, x, t, rule="guided")
 
 
@@ -523,7 +518,8 @@ def project_unit(model: nn.Module, x: torch.Tensor, layer, channel: int, *, posi
         ``(N, C, H, W)``.
 
     Example:
-        >>> rec = project_unit(model, x, "features.relu3", channel=5)
+        >>> project_unit(model, x, "features.relu3", channel=5).shape
+        torch.Size([8, 3, 64, 64])
     """
     _check_model(model)
     _check_x(model, x)
@@ -531,7 +527,7 @@ def project_unit(model: nn.Module, x: torch.Tensor, layer, channel: int, *, posi
     hooks.get_module(model, layer)
     if isinstance(channel, bool) or not isinstance(channel, numbers.Integral):
         raise TypeError(f"channel must be an int; got {type(channel).__name__}")
-    with _session(model):
+    with hooks.running(model):
         xi = _leaf(x)
         ctx, store = _capture(model, layer, stop=True)
         with ctx, _relu_rule(rule):
@@ -591,7 +587,8 @@ def smoothgrad(model: nn.Module, x: torch.Tensor, target, *, n_samples: int = 25
         ``(N, C, H, W)``; take ``.abs().amax(1)`` for a saliency-style map.
 
     Example:
-        >>> sg = smoothgrad(model, x, labels, n_samples=50)
+        >>> smoothgrad(model, x[:2], labels[:2], n_samples=8).shape
+        torch.Size([2, 3, 64, 64])
     """
     rules = {"gradient": None, "guided_backprop": "guided", "deconvnet": "deconvnet"}
     if method not in rules:
@@ -607,7 +604,7 @@ def smoothgrad(model: nn.Module, x: torch.Tensor, target, *, n_samples: int = 25
     spread = (x.detach().amax((1, 2, 3)) - x.detach().amin((1, 2, 3))).view(n, 1, 1, 1) * noise_level
     total = torch.zeros_like(x, dtype=x.dtype).detach()
     reps = max(1, batch_size // n)
-    with _session(model), tqdm(total=n_samples, disable=not progress, desc="smoothgrad", unit="sample") as bar:
+    with hooks.running(model), tqdm(total=n_samples, disable=not progress, desc="smoothgrad", unit="sample") as bar:
         for start, stop in _chunks(n_samples, reps):
             m = stop - start
             noise = torch.randn((m, *x.shape), generator=gen, dtype=x.dtype).to(x.device) * spread
@@ -637,7 +634,8 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, target, *, baseline=
         ``(N, C, H, W)``.
 
     Example:
-        >>> ig = integrated_gradients(model, x, labels, steps=64)
+        >>> integrated_gradients(model, x[:2], labels[:2], steps=16).shape
+        torch.Size([2, 3, 64, 64])
     """
     steps, batch_size = _pos_int("steps", steps), _pos_int("batch_size", batch_size)
     t = _prepare(model, x, target)
@@ -647,7 +645,7 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, target, *, baseline=
     total = torch.zeros_like(xd)
     alphas = (torch.arange(steps, dtype=x.dtype, device=x.device) + 0.5) / steps
     reps = max(1, batch_size // n)
-    with _session(model), tqdm(total=steps, disable=not progress, desc="integrated gradients", unit="step") as bar:
+    with hooks.running(model), tqdm(total=steps, disable=not progress, desc="integrated gradients", unit="step") as bar:
         for start, stop in _chunks(steps, reps):
             a = alphas[start:stop].view(-1, 1, 1, 1, 1)
             path = (base + a * (xd - base)).reshape(-1, *x.shape[1:])
@@ -757,7 +755,7 @@ def _occlusion_scan(model, x, target, window, stride, baseline, batch_size, prog
     p = len(places)
     xd = x.detach()
     memory_format = torch.channels_last if x.device.type == "cpu" else torch.contiguous_format
-    with _session(model, grad=False):
+    with hooks.running(model, grad=False):
         logits = model(xd)
         k = _check_logits(logits, n)
         _check_range(t, k)
@@ -815,7 +813,8 @@ def occlusion(model: nn.Module, x: torch.Tensor, target, *, window=8, stride=4, 
         ``(N, H, W)``: positive where hiding the pixel lowers the target's probability.
 
     Example:
-        >>> occ = occlusion(model, x, labels, window=12, stride=4, progress=False)
+        >>> occlusion(model, x[:1], labels[:1], window=12, stride=4, progress=False).shape
+        torch.Size([1, 64, 64])
     """
     return _occlusion_scan(model, x, target, window, stride, baseline, batch_size, progress).pixel_map()
 
@@ -837,8 +836,9 @@ def occlusion_grid(model: nn.Module, x: torch.Tensor, target, *, window=8, strid
         ``image_size``; ``.pixel_map()`` gives :func:`occlusion`'s ``(N, H, W)`` map.
 
     Example:
-        >>> g = occlusion_grid(model, x, labels, window=16, stride=4)
-        >>> g.target_prob.shape, g.top_class.shape
+        >>> g = occlusion_grid(model, x[:1], labels[:1], window=16, stride=4, progress=False)
+        >>> g.target_prob.shape, g.top_class.shape         # one value per window position
+        (torch.Size([1, 13, 13]), torch.Size([1, 13, 13]))
     """
     return _occlusion_scan(model, x, target, window, stride, baseline, batch_size, progress)
 
@@ -859,7 +859,7 @@ def default_cam_layer(model: nn.Module, x: torch.Tensor) -> str:
     if not names:
         raise ValueError("the model has no nn.Conv2d layer; pass layer= explicitly")
     fns = {m: (lambda mod, i, o: order.append(mod)) for m in names}
-    with _session(model, grad=False), hooks.forward_hooks(model, fns):
+    with hooks.running(model, grad=False), hooks.forward_hooks(model, fns):
         model(x.detach()[:1])
     if not order:
         raise ValueError("the model's forward pass executed no nn.Conv2d layer; pass layer= explicitly")
@@ -883,12 +883,13 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target, *, layer=None) -> torch.
         ``(N, H, W)``, non-negative, bilinearly upsampled (not normalised).
 
     Example:
-        >>> cam = grad_cam(model, x, labels, layer="features.relu4")
+        >>> grad_cam(model, x, labels, layer="features.relu4").shape
+        torch.Size([8, 64, 64])
     """
     t = _prepare(model, x, target)
     layer = default_cam_layer(model, x) if layer is None else layer
     hooks.get_module(model, layer)
-    with _session(model):
+    with hooks.running(model):
         xi = _leaf(x)
         ctx, store = _capture(model, layer, stop=False)
         with ctx:
@@ -917,6 +918,7 @@ def guided_grad_cam(model: nn.Module, x: torch.Tensor, target, *, layer=None) ->
         ``(N, C, H, W)``.
 
     Example:
-        >>> ggc = guided_grad_cam(model, x, labels)
+        >>> guided_grad_cam(model, x, labels).shape
+        torch.Size([8, 3, 64, 64])
     """
     return guided_backprop(model, x, target) * grad_cam(model, x, target, layer=layer)[:, None]

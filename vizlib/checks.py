@@ -6,8 +6,11 @@ error (and a hint when it fails), and raises ``AssertionError`` on a wrong
 answer so that a graded notebook cell fails visibly.
 
 Example:
-    >>> vizlib.checks.check_gabor(my_gabor)
-    PASS check_gabor: max |error| 1.2e-07 over 4 cases
+    >>> err = vizlib.checks.check_saliency_reduction(lambda g: g.abs().amax(dim=1))
+    PASS check_saliency_reduction: max |error| 0 over 3 cases
+    >>> err = vizlib.checks.check_saliency_reduction(lambda g: g.abs().mean(dim=1))
+    Traceback (most recent call last):
+    AssertionError: FAIL check_saliency_reduction: case 0: ...
 """
 from __future__ import annotations
 
@@ -95,7 +98,10 @@ def check_pointing_game(fn) -> float:
     ``AssertionError`` on a wrong answer.
 
     Example:
-        >>> vizlib.checks.check_pointing_game(my_pointing_game)
+        >>> def my_pointing_game(maps, masks):
+        ...     peak = maps.flatten(1).argmax(1)                  # (N,) index of each map's maximum
+        ...     return masks.flatten(1)[torch.arange(len(peak)), peak]
+        >>> err = vizlib.checks.check_pointing_game(my_pointing_game)
         PASS check_pointing_game: max |error| 0 over 3 cases
     """
     from .metrics import pointing_game
@@ -139,7 +145,7 @@ def check_saliency_reduction(fn) -> float:
     raises ``AssertionError`` on a wrong answer.
 
     Example:
-        >>> vizlib.checks.check_saliency_reduction(my_saliency_reduction)
+        >>> err = vizlib.checks.check_saliency_reduction(lambda g: g.abs().amax(dim=1))
         PASS check_saliency_reduction: max |error| 0 over 3 cases
     """
     if not callable(fn):
@@ -213,8 +219,12 @@ def check_class_model_step(fn) -> float:
     ``I + lr * (dS_target/dI - 2 * l2 * I)``, where ``S`` is the pre-softmax score.
 
     Example:
-        >>> vizlib.checks.check_class_model_step(my_step)
-        PASS check_class_model_step: max |error| 4.8e-08 over 4 cases
+        >>> def my_step(model, image, target, lr, l2):
+        ...     image = image.clone().requires_grad_(True)
+        ...     (grad,) = torch.autograd.grad(model(image)[0, target], image)
+        ...     return (image + lr * (grad - 2 * l2 * image)).detach()
+        >>> err = vizlib.checks.check_class_model_step(my_step)
+        PASS check_class_model_step: max |error| 0 over 4 cases
     """
     name = "check_class_model_step"
     if not callable(fn):
@@ -320,8 +330,11 @@ def check_gabor(fn) -> float:
     prints PASS/FAIL and raises ``AssertionError`` on a wrong answer.
 
     Example:
-        >>> vizlib.checks.check_gabor(my_gabor)
-        PASS check_gabor: max |error| 6e-08 over 4 cases
+        >>> def my_gabor(size, sigma, theta, wavelength, gamma=1.0, psi=0.0):
+        ...     return vizlib.filters.gabor_kernel(size, sigma=sigma, theta=theta, wavelength=wavelength,
+        ...                                        gamma=gamma, psi=psi)
+        >>> err = vizlib.checks.check_gabor(my_gabor)
+        PASS check_gabor: max |error| 0 over 4 cases
     """
     from .filters import gabor_kernel
 
@@ -353,8 +366,8 @@ def check_frequency_response(fn) -> float:
     non-square kernel); prints PASS/FAIL and raises ``AssertionError`` on a wrong answer.
 
     Example:
-        >>> vizlib.checks.check_frequency_response(my_frequency_response)
-        PASS check_frequency_response: max |error| 1.8e-15 over 3 cases
+        >>> err = vizlib.checks.check_frequency_response(vizlib.filters.frequency_response)
+        PASS check_frequency_response: max |error| 0 over 3 cases
     """
     from .filters import frequency_response
 
@@ -398,8 +411,8 @@ def check_simple_cell(fn) -> float:
     ``AssertionError`` on a wrong answer.
 
     Example:
-        >>> vizlib.checks.check_simple_cell(my_simple_cell)
-        PASS check_simple_cell: max |error| 4.8e-07 over 9 cases
+        >>> err = vizlib.checks.check_simple_cell(vizlib.vision.simple_cell_response)
+        PASS check_simple_cell: max |error| 0 over 8 cases
     """
     from .vision import simple_cell_response
 
@@ -424,8 +437,8 @@ def check_complex_cell(fn) -> float:
     ``AssertionError`` on a wrong answer.
 
     Example:
-        >>> vizlib.checks.check_complex_cell(my_complex_cell)
-        PASS check_complex_cell: max |error| 4.8e-07 over 3 cases
+        >>> err = vizlib.checks.check_complex_cell(vizlib.vision.complex_cell_response)
+        PASS check_complex_cell: max |error| 0 over 3 cases
     """
     from .vision import complex_cell_response
 
@@ -475,7 +488,7 @@ def check_guided_relu_backward(fn) -> float:
     wrong answer.
 
     Example:
-        >>> vizlib.checks.check_guided_relu_backward(my_relu_backward)
+        >>> err = vizlib.checks.check_guided_relu_backward(vizlib.attribution.relu_backward)
         PASS check_guided_relu_backward: max |error| 0 over 6 cases
     """
     from .attribution import RULES, relu_backward
@@ -537,8 +550,12 @@ def check_occlusion_loop(fn) -> float:
     ``AssertionError`` on a wrong answer.
 
     Example:
-        >>> vizlib.checks.check_occlusion_loop(my_occlusion_grid)
-        PASS check_occlusion_loop: max |error| 6e-08 over 5 cases
+        >>> def my_occlusion_grid(model, image, target, window, stride):
+        ...     grid = vizlib.attribution.occlusion_grid(model, image[None], target, window=window,
+        ...                                              stride=stride, progress=False)
+        ...     return grid.target_prob[0]
+        >>> err = vizlib.checks.check_occlusion_loop(my_occlusion_grid)
+        PASS check_occlusion_loop: max |error| 0 over 5 cases
     """
     from .attribution import occlusion_grid
 

@@ -207,7 +207,9 @@ def conv2d_image(image, kernel) -> torch.Tensor:
         (N, H, W) or (N, C, H, W).
 
     Example:
-        >>> blurred = conv2d_image(photo("cat", 128), kernel("gaussian", 7, 2.0))
+        >>> cat = vizlib.images.photo("cat", 128)                     # (3, 128, 128)
+        >>> conv2d_image(cat, kernel("gaussian", 7, 2.0)).shape
+        torch.Size([3, 128, 128])
     """
     if not isinstance(image, torch.Tensor) or image.ndim not in (2, 3):
         got = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
@@ -271,7 +273,7 @@ def frequency_response(kernel, size: int = 64) -> np.ndarray:
 
     Example:
         >>> H = frequency_response(kernel("box", 3))
-        >>> H[32, 32]      # the DC gain of a normalised blur
+        >>> round(float(H[32, 32]), 6)      # the DC gain of a normalised blur
         1.0
     """
     _check_positive("size", size, integer=True)
@@ -373,7 +375,10 @@ def spatial_component(kernel):
         filter's energy the rank-1 term holds. For a 2-D kernel: the kernel, ``[1.]``, 1.0.
 
     Example:
-        >>> spatial, colour, frac = spatial_component(conv1_weight[0])   # (3, 7, 7)
+        >>> w = first_layer_filters(model)[0]                         # (3, 11, 11)
+        >>> spatial, colour, frac = spatial_component(w)
+        >>> spatial.shape, colour.shape, 0 < frac <= 1
+        ((11, 11), (3,), True)
     """
     k = _to_numpy(kernel)
     if k.ndim == 2:
@@ -404,8 +409,8 @@ def first_layer_filters(model: nn.Module) -> torch.Tensor:
     """A copy of the first convolution's weights: Tensor (out_channels, in_channels, k, k) on the CPU.
 
     Example:
-        >>> first_layer_filters(load_model("course")).shape
-        torch.Size([32, 3, 7, 7])
+        >>> first_layer_filters(model).shape
+        torch.Size([32, 3, 11, 11])
     """
     return first_conv(model)[1].weight.detach().cpu().float().clone()
 
@@ -774,8 +779,9 @@ def fit_filters(weights, *, n_surrogates: int = 0, seed: int = 0, progress: bool
         ``params``: the list of parameter dicts.
 
     Example:
-        >>> res = fit_filters(first_layer_filters(model))
-        >>> np.mean((res["r2"] >= 0.8) & (res["osi"] >= 0.5))
+        >>> res = fit_filters(first_layer_filters(model)[:8])
+        >>> res["r2"].shape, res["fits"].shape
+        ((8,), (8, 11, 11))
     """
     arr = _to_numpy(weights, "weights", ndims=(3, 4))
     if isinstance(n_surrogates, bool) or not isinstance(n_surrogates, numbers.Integral) or n_surrogates < 0:

@@ -6,7 +6,8 @@ flags, also when the body raises.
 
 Example:
     >>> with forward_hooks(model, {"features.conv1": lambda m, i, o: print(o.shape)}):
-    ...     model(x)
+    ...     logits = model(x)
+    torch.Size([8, 32, 32, 32])
 """
 from __future__ import annotations
 
@@ -77,6 +78,26 @@ def preserved(model: nn.Module, *, eval_mode: bool = True, requires_grad: bool |
             m.training = was_training
         for p, flag in flags:
             p.requires_grad_(flag)
+
+
+@contextmanager
+def running(model: nn.Module, *, grad: bool = True):
+    """Run ``model`` the way every helper of the book runs it: eval mode, parameters frozen,
+    gradients on (``grad=True``) or off, set locally; the training flags and ``requires_grad``
+    flags come back in ``finally``.
+
+    Because the gradient mode is set inside the block, a helper works the same when the
+    caller is inside ``torch.no_grad()``, and does not build a graph when ``grad=False``.
+
+    Example:
+        >>> with running(model):
+        ...     logits = model(x.requires_grad_())
+        >>> logits.requires_grad
+        True
+    """
+    with preserved(model, eval_mode=True, requires_grad=False) as m, torch.inference_mode(False), \
+            torch.set_grad_enabled(grad):
+        yield m
 
 
 def hook_count(model: nn.Module) -> int:

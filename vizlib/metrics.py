@@ -23,9 +23,12 @@ Simonyan et al. 2014), by every function here; reduce them yourself first if you
 prefer another reduction.
 
 Example:
-    >>> maps = vizlib.attribution.saliency(model, x, labels)        # (N, H, W)
+    >>> maps = vizlib.attribution.saliency(model, x, labels)        # (8, 64, 64)
     >>> vizlib.metrics.pointing_game(maps, masks).float().mean()    # share of hits
-    >>> curve, area = vizlib.metrics.deletion_curve(model, x, labels, maps)
+    tensor(1.)
+    >>> curve, area = vizlib.metrics.deletion_curve(model, x, labels, maps, n_steps=8)
+    >>> curve.shape, area.shape
+    (torch.Size([8, 9]), torch.Size([8]))
 """
 from __future__ import annotations
 
@@ -38,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .hooks import check_model, get_module, model_device, preserved
+from .hooks import check_model, get_module, model_device, running
 
 __all__ = [
     "reduce_channels", "pointing_game", "mass_in_mask", "deletion_curve", "insertion_curve",
@@ -278,7 +281,7 @@ def _causal_curve(mode, model, x, target, maps, *, n_steps, baseline, blur_sigma
     images = torch.arange(n, device=device).repeat_interleave(n_steps + 1)
     shown_counts = torch.tensor(counts, device=device).repeat(n)
     probs = torch.empty(n * (n_steps + 1), dtype=torch.float32)
-    with preserved(model), torch.no_grad():
+    with running(model, grad=False):
         for start in tqdm(range(0, len(images), batch_size), disable=not progress, desc=mode):
             idx = images[start : start + batch_size]
             cnt = shown_counts[start : start + batch_size]
@@ -328,7 +331,10 @@ def deletion_curve(model: nn.Module, x: torch.Tensor, target, maps: torch.Tensor
         area (N,) float.
 
     Example:
+        >>> maps = vizlib.attribution.saliency(model, x, labels)
         >>> curve, area = deletion_curve(model, x, labels, maps, n_steps=16)
+        >>> curve.shape, bool((curve[:, 0] > curve[:, -1]).all())   # the probability falls
+        (torch.Size([8, 17]), True)
     """
     return _causal_curve("deletion", model, x, target, maps, n_steps=n_steps, baseline=baseline,
                          blur_sigma=blur_sigma, batch_size=batch_size, progress=progress)
@@ -363,7 +369,10 @@ def insertion_curve(model: nn.Module, x: torch.Tensor, target, maps: torch.Tenso
         steps of pixels inserted.
 
     Example:
+        >>> maps = vizlib.attribution.saliency(model, x, labels)
         >>> curve, area = insertion_curve(model, x, labels, maps, n_steps=16)
+        >>> curve.shape, bool((curve[:, -1] > curve[:, 0]).all())   # the probability rises
+        (torch.Size([8, 17]), True)
     """
     return _causal_curve("insertion", model, x, target, maps, n_steps=n_steps, baseline=baseline,
                          blur_sigma=blur_sigma, batch_size=batch_size, progress=progress)
@@ -411,6 +420,10 @@ def randomize_layers(model: nn.Module, from_layer, *, seed: int | None = 0) -> n
 
     Example:
         >>> rand = randomize_layers(model, "features.conv3")  # fc, conv4, conv3 re-initialised
+        >>> torch.equal(rand.features.conv2.weight, model.features.conv2.weight)
+        True
+        >>> torch.equal(rand.features.conv3.weight, model.features.conv3.weight)
+        False
     """
     check_model(model)
     order = randomization_order(model)
@@ -457,7 +470,9 @@ def train_on_shuffled_labels(model: nn.Module, x: torch.Tensor, labels: torch.Te
         device, and the (N,) labels it was trained on.
 
     Example:
-        >>> rand_model, y_shuffled = train_on_shuffled_labels(model, x, labels, epochs=3)
+        >>> rand_model, y_shuffled = train_on_shuffled_labels(model, x, labels, epochs=1)
+        >>> y_shuffled.shape, rand_model.training
+        (torch.Size([8]), False)
     """
     check_model(model)
     _check_tensor(x, "x")
@@ -619,8 +634,10 @@ def score_maps(model: nn.Module, x: torch.Tensor, target, maps: torch.Tensor, ma
         floats), ``"mass"``, ``"deletion"`` and ``"insertion"`` (areas).
 
     Example:
-        >>> scores = score_maps(model, x, labels, maps, masks)
-        >>> {k: v.nanmean().item() for k, v in scores.items()}
+        >>> maps = vizlib.attribution.saliency(model, x, labels)
+        >>> scores = score_maps(model, x, labels, maps, masks, n_steps=8)
+        >>> {k: tuple(v.shape) for k, v in scores.items()}     # one score per image
+        {'pointing': (8,), 'pointing_tol': (8,), 'mass': (8,), 'deletion': (8,), 'insertion': (8,)}
     """
     maps = reduce_channels(maps)
     out = {

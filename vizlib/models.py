@@ -2,9 +2,10 @@
 class names, and input normalisation (the only place its constants live).
 
 Example:
-    >>> model = load_model("course")            # shipped weights, no network
-    >>> x = normalize(images, "course")         # images in [0, 1]
-    >>> probs = model(x).softmax(1)
+    >>> model = load_model("course")            # shipped weights, no network; on the GPU if there is one
+    >>> x = normalize(images, "course").to(default_device())  # images: (8, 3, 64, 64) in [0, 1]
+    >>> model(x).softmax(1).shape               # one probability per class
+    torch.Size([8, 8])
 """
 from __future__ import annotations
 
@@ -134,7 +135,9 @@ def load_model(name: str = "course", *, weights="default", device=None) -> nn.Mo
         device: where to put the model; default :func:`default_device`.
 
     Example:
-        >>> model = load_model("alexnet", weights=None)   # architecture only
+        >>> model = load_model("alexnet", weights=None, device="cpu")   # architecture only: no download
+        >>> type(model).__name__, model.training
+        ('AlexNet', False)
     """
     _check_name(name)
     if weights not in ("default", None):

@@ -6,8 +6,13 @@ draw a colour bar by default (``colorbar=True``) and accept ``vmin``/``vmax``, s
 compared side by side can share one stated scale. Text is never smaller than 8 pt.
 
 Example:
-    >>> axes = show_images(images[:8], titles=[...], ncols=8)
-    >>> ax = show_map(saliency[0], image=images[0])
+    >>> names = vizlib.class_names("course")
+    >>> axes = show_images(images, titles=[names[i] for i in labels], ncols=4)
+    >>> axes.shape
+    (2, 4)
+    >>> sal = vizlib.attribution.saliency(model, x, labels)      # (8, 64, 64)
+    >>> ax = show_map(sal[0], image=images[0], title="saliency")
+    >>> plt.close("all")
 """
 from __future__ import annotations
 

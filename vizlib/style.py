@@ -16,8 +16,12 @@ on the pixels, which are clipped to [0, 1] after every step. The model runs in
 eval mode with ``requires_grad`` off; both are restored afterwards, also on error.
 
 Example:
+    >>> content, style = images[:1], brushstrokes(64, seed=1)[None]     # (1, 3, 64, 64) each
     >>> image, history = transfer(model, content, style, content_layer="features.relu3",
-    ...                           style_layers=["features.relu1", "features.relu2"], steps=200)
+    ...                           style_layers=["features.relu1", "features.relu2"],
+    ...                           steps=5, progress=False)             # steps=200 for a real picture
+    >>> image.shape, len(history["total"])                            # one loss value per step
+    (torch.Size([1, 3, 64, 64]), 5)
 """
 from __future__ import annotations
 
@@ -31,7 +35,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .activations import _check_input, _check_int, _forward_collect, _resolve
-from .hooks import check_model, preserved
+from .hooks import check_model, running
 
 __all__ = [
     "StyleResult", "brushstrokes", "content_loss", "gram_matrix", "reconstruct", "style_loss",
@@ -105,8 +109,9 @@ def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         A scalar tensor, 0 when ``features == target``.
 
     Example:
-        >>> content_loss(f, f).item()
-        0.0
+        >>> f = torch.randn(1, 8, 4, 4)
+        >>> content_loss(f, f).item(), content_loss(torch.zeros_like(f), f).item()
+        (0.0, 1.0)
     """
     for arg, t in (("features", features), ("target", target)):
         if not isinstance(t, torch.Tensor) or not t.is_floating_point():
@@ -152,6 +157,7 @@ def style_loss(features: Mapping, targets: Mapping, weights=None) -> torch.Tenso
         A scalar tensor, 0 when both describe the same image.
 
     Example:
+        >>> acts = vizlib.activations.get_activations(model, x[:1], ["features.relu1", "features.relu2"])
         >>> style_loss(acts, acts).item()
         0.0
     """
@@ -298,7 +304,9 @@ def reconstruct(model: nn.Module, layer, target_image: torch.Tensor, *, steps: i
         :class:`StyleResult` ``(image, history)`` with ``history["content"]``.
 
     Example:
-        >>> image, hist = reconstruct(model, "features.relu2", images[:1], steps=100, progress=False)
+        >>> image, hist = reconstruct(model, "features.relu2", images[:1], steps=5, progress=False)
+        >>> image.shape, bool(hist["content"][-1] < hist["content"][0])   # steps=200 for a real picture
+        (torch.Size([1, 3, 64, 64]), True)
     """
     steps, lr, tv_weight, seed, pre = _common(model, steps, lr, tv_weight, seed, progress, preprocess)
     target_image = _check_images(target_image, model, "target_image")
@@ -307,7 +315,7 @@ def reconstruct(model: nn.Module, layer, target_image: torch.Tensor, *, steps: i
         raise ValueError("layer must be a single layer")
     name = pairs[0][0]
     start = _start(init, target_image.shape, target_image, seed)
-    with preserved(model, requires_grad=False):
+    with running(model):
         target = _targets(model, target_image, pairs, pre)[name]
 
         def losses(acts):
@@ -348,7 +356,11 @@ def texture(model: nn.Module, style: torch.Tensor, *, style_layers, steps: int =
         :class:`StyleResult` ``(image, history)``; image (1, 3, *size), ``history["style"]``.
 
     Example:
-        >>> image, hist = texture(model, brick, style_layers=["features.relu1", "features.relu2"], steps=150)
+        >>> brush = brushstrokes(64, seed=1)[None]                       # (1, 3, 64, 64)
+        >>> image, hist = texture(model, brush, style_layers=["features.relu1", "features.relu2"],
+        ...                       steps=5, progress=False)               # steps=200 for a real texture
+        >>> image.shape
+        torch.Size([1, 3, 64, 64])
     """
     steps, lr, tv_weight, seed, pre = _common(model, steps, lr, tv_weight, seed, progress, preprocess)
     style = _check_images(style, model, "style")
@@ -358,7 +370,7 @@ def texture(model: nn.Module, style: torch.Tensor, *, style_layers, steps: int =
     if isinstance(init, str) and init == "content":
         raise ValueError("init must be 'noise' or a tensor for texture; got 'content'")
     start = _start(init, shape, style, seed)
-    with preserved(model, requires_grad=False):
+    with running(model):
         targets = _targets(model, style, pairs, pre)
 
         def losses(acts):
@@ -396,8 +408,12 @@ def transfer(model: nn.Module, content: torch.Tensor, style: torch.Tensor, *, co
         (unweighted) and ``"total"`` (weighted).
 
     Example:
-        >>> image, hist = transfer(model, cat, brush, content_layer="features.relu3",
-        ...                        style_layers=["features.relu1", "features.relu2", "features.relu3"])
+        >>> cat = vizlib.images.photo("cat", 64)[None]                    # (1, 3, 64, 64)
+        >>> image, hist = transfer(model, cat, brushstrokes(96, seed=1)[None], content_layer="features.relu3",
+        ...                        style_layers=["features.relu1", "features.relu2", "features.relu3"],
+        ...                        steps=5, progress=False)              # steps=200 for a real picture
+        >>> sorted(hist)
+        ['content', 'style', 'total']
     """
     steps, lr, tv_weight, seed, pre = _common(model, steps, lr, tv_weight, seed, progress, preprocess)
     content = _check_images(content, model, "content")
@@ -414,7 +430,7 @@ def transfer(model: nn.Module, content: torch.Tensor, style: torch.Tensor, *, co
     style_pairs = _resolve(model, list(weights))
     pairs = list(dict(style_pairs + content_pairs).items())
     start = _start(init, content.shape, content, seed)
-    with preserved(model, requires_grad=False):
+    with running(model):
         content_target = _targets(model, content, content_pairs, pre)[content_name]
         style_targets = _targets(model, style, style_pairs, pre)
 
@@ -451,7 +467,8 @@ def brushstrokes(size: int = 96, *, seed: int = 0, density: float = 0.06) -> tor
         (3, size, size) float32 in [0, 1].
 
     Example:
-        >>> style = brushstrokes(96, seed=1)[None]
+        >>> brushstrokes(96, seed=1).shape
+        torch.Size([3, 96, 96])
     """
     size = _check_int(size, "size", minimum=16)
     seed = _check_int(seed, "seed", minimum=0)

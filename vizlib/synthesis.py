@@ -24,9 +24,9 @@ The parts are small and composable, in the manner of Lucid/Lucent:
   space.
 
 Example:
-    >>> result = class_model(model, target=3, init="noise", progress=False)
-    >>> result.image.shape, result.history["prob"][-1]
-    (torch.Size([1, 3, 64, 64]), 0.99...)
+    >>> result = class_model(model, target=3, init="noise", steps=20, progress=False)
+    >>> result.image.shape, round(float(result.history["prob"][-1]), 2)    # the class-3 probability
+    (torch.Size([1, 3, 64, 64]), 1.0)
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .hooks import check_model, forward_hooks, get_module, model_device, preserved
+from .hooks import check_model, forward_hooks, get_module, model_device, running
 
 #: Keyword arguments of :func:`class_model` / :func:`channel_model` that switch every
 #: regulariser off: plain gradient ascent on the score, as in Simonyan et al. (2014).
@@ -354,7 +354,9 @@ def render(model: nn.Module, objective: Objective, image: torch.Tensor, *, steps
 
     Example:
         >>> out = render(model, class_score(2) - 1e-3 * squared_norm(), torch.zeros(1, 3, 64, 64),
-        ...              steps=100, lr=1.0, transform=jitter(3), progress=False)
+        ...              steps=10, lr=1.0, transform=jitter(3), progress=False)
+        >>> out.image.shape, len(out.history["objective"])        # steps + 1 values
+        (torch.Size([1, 3, 64, 64]), 11)
     """
     check_model(model)
     if not isinstance(objective, Objective):
@@ -413,7 +415,7 @@ def render(model: nn.Module, objective: Objective, image: torch.Tensor, *, steps
         for key, value in record(lookup(x, logits)).items():
             history.setdefault(key, []).append(float(value))
 
-    with preserved(model, eval_mode=True, requires_grad=False), \
+    with running(model), \
             forward_hooks(model, {layer: keep(layer) for layer in layers}):
         bar = tqdm(range(steps), desc=desc, disable=not progress, leave=True)
         for step in bar:
@@ -558,8 +560,11 @@ def class_model(model: nn.Module, target: int, *, steps: int = 100, lr: float = 
         ``steps + 1``.
 
     Example:
-        >>> image, hist = class_model(model, 3, init="noise", progress=False)
-        >>> plt.imshow(to_display(image)[0].permute(1, 2, 0))
+        >>> image, hist = class_model(model, 3, init="noise", steps=20, progress=False)
+        >>> len(hist["score"]), bool(hist["score"][-1] > hist["score"][0])
+        (21, True)
+        >>> im = plt.imshow(to_display(image)[0].permute(1, 2, 0).numpy())
+        >>> plt.close()
     """
     check_model(model)
     target = _check_index(target, "target")
@@ -596,7 +601,9 @@ def channel_model(model: nn.Module, layer: str, channel: int, *, steps: int = 10
         :class:`Synthesis` ``(image, history)`` with ``history["activation"]``.
 
     Example:
-        >>> image, hist = channel_model(model, "features.relu3", 5, progress=False)
+        >>> image, hist = channel_model(model, "features.conv2", 0, steps=20, progress=False)
+        >>> image.shape, bool(hist["activation"][-1] > hist["activation"][0])
+        (torch.Size([1, 3, 64, 64]), True)
     """
     check_model(model)
     get_module(model, layer)
@@ -713,5 +720,7 @@ def to_display(image: torch.Tensor, percentile: float = 99.0) -> torch.Tensor:
     return out[0] if single else out
 
 
-class_model.__doc__ = class_model.__doc__.replace("{regularisers}", _DOC_REGULARISERS.rstrip("\n"))
-channel_model.__doc__ = channel_model.__doc__.replace("{regularisers}", _DOC_REGULARISERS.rstrip("\n"))
+for _fn in (class_model, channel_model):
+    if _fn.__doc__:  # None under ``python -OO``, which strips docstrings
+        _fn.__doc__ = _fn.__doc__.replace("{regularisers}", _DOC_REGULARISERS.rstrip("\n"))
+del _fn

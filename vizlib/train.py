@@ -23,6 +23,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data import toy_world
+from .hooks import model_device, running
 from .models import COURSE_MODELS, MANIFEST, WEIGHTS_DIR, CourseNet, default_device, sha256
 from .seed import set_seed
 
@@ -55,14 +56,15 @@ def make_dataset(n: int, first_seed: int, variant=None, workers: int | None = No
     return tuple(torch.cat(p) for p in zip(*parts))
 
 
-@torch.no_grad()
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> float:
-    """Fraction of images (already normalised) whose argmax logit equals the label."""
-    device = next(model.parameters()).device
-    hits = sum(
-        (model(x[i : i + batch_size].to(device)).argmax(1).cpu() == y[i : i + batch_size]).sum().item()
-        for i in range(0, len(y), batch_size)
-    )
+    """Fraction of images (already normalised) whose argmax logit equals the label; the model
+    runs in eval mode without gradients (:func:`vizlib.hooks.running`), its flags restored."""
+    device = model_device(model)
+    with running(model, grad=False):
+        hits = sum(
+            (model(x[i : i + batch_size].to(device)).argmax(1).cpu() == y[i : i + batch_size]).sum().item()
+            for i in range(0, len(y), batch_size)
+        )
     return hits / len(y)
 
 

@@ -1,0 +1,40 @@
+"""The package as a newcomer meets it: ``from vizlib import *`` works, every submodule the
+package advertises exists, and every module imports under ``python -OO`` (no docstrings)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = sorted(p.stem for p in (ROOT / "vizlib").glob("*.py") if p.stem != "__init__")
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_star_import_gives_every_advertised_name():
+    code = ("import vizlib\nnames = list(vizlib.__all__)\nfrom vizlib import *\n"
+            "missing = [n for n in names if n not in globals()]\nprint(len(names), missing)")
+    done = run("-c", code)
+    assert done.returncode == 0, done.stderr[-2000:]
+    count, missing = done.stdout.split(" ", 1)
+    assert int(count) > 10 and missing.strip() == "[]", done.stdout
+
+
+def test_every_advertised_submodule_is_a_module_file():
+    import vizlib
+
+    advertised = set(vizlib.__all__) & set(vizlib._SUBMODULES)
+    assert set(vizlib._SUBMODULES) <= set(MODULES), set(vizlib._SUBMODULES) - set(MODULES)
+    assert advertised == set(vizlib._SUBMODULES)
+
+
+@pytest.mark.parametrize("flag", ["-O", "-OO"])
+def test_every_module_imports_without_docstrings(flag):
+    code = "import importlib\n" + "".join(f"importlib.import_module('vizlib.{m}')\n" for m in MODULES)
+    done = run(flag, "-c", code)
+    assert done.returncode == 0, done.stderr[-2000:]
