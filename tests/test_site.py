@@ -246,3 +246,31 @@ def test_exercise_solutions_are_folded_and_open_on_click(visit):
             body.wait_for(state="visible", timeout=5_000)
             assert body.inner_text().strip(), f"{docname}: solution {i + 1} is empty"
         assert v.external == [] and v.js_errors == []
+
+
+NOTEBOOK_PAGES = [d for d in DOCNAMES if (ROOT / f"{d}.ipynb").is_file()]
+
+
+@pytest.mark.parametrize("docname", NOTEBOOK_PAGES)
+def test_figures_equations_and_code_fit_the_page(visit, docname):
+    """At a 1280-px window every figure is shown at its own size (not scaled down, so its
+    8-pt text stays 8 pt) and no displayed equation is cut off; from a 1440-px window up no code
+    cell scrolls sideways (88 characters fit)."""
+    v = visit(f"{docname}.html")
+    page = v.page
+    assert page.viewport_size["width"] == 1280
+    wait_for_math(page)
+    broken_images(page)  # loads every image
+    scaled = page.evaluate("""() => [...document.querySelectorAll('.cell_output img')]
+        .filter(img => img.naturalWidth > img.clientWidth + 1)
+        .map(img => `${img.naturalWidth} px shown at ${img.clientWidth} px`)""")
+    cut = page.evaluate("""() => [...document.querySelectorAll('mjx-container[display="true"]')]
+        .filter(m => m.scrollWidth > m.clientWidth + 1).map(m => m.textContent.slice(0, 40))""")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.wait_for_timeout(200)
+    scrolling = page.evaluate("""() => [...document.querySelectorAll('div.cell_input pre')]
+        .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+        .map(pre => pre.textContent.split('\\n').reduce((a, b) => a.length > b.length ? a : b))""")
+    assert not scaled, f"{docname}: figures scaled down: {scaled}"
+    assert not cut, f"{docname}: equations wider than the column: {cut}"
+    assert not scrolling, f"{docname}: code cells wider than the column, longest lines: {scrolling[:3]}"
