@@ -107,27 +107,42 @@ def test_no_code_is_removed_from_the_page(path):
     assert not removed, f"{path.name}: cells {removed} carry `remove-input`"
 
 
-COLUMN_PX = 688  # the website's output column at a 1280-px window (measured in Chromium)
+COLUMN_PX = 688    # the website's output column at a 1280-px window (measured in Chromium)
+SOLUTION_PX = 666  # the same column inside an exercise's solution (the admonition's padding)
 
 
-def stored_png_widths(nb):
+def png_width(data: str) -> int:
     import base64
     import struct
 
+    raw = base64.b64decode(data)
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">I", raw[16:20])[0]   # IHDR width
+
+
+def stored_figures(nb):
+    """(where, width, column) of every stored PNG: cell outputs, and the outputs that widget
+    snapshots hold (an ``Output`` widget's figure is shown on the website too)."""
+    in_solution = False
     for i, c in enumerate(nb.cells):
-        for o in c.get("outputs", []) if c.cell_type == "code" else []:
-            data = o.get("data", {}).get("image/png")
-            if data:
-                raw = base64.b64decode(data)
-                assert raw[:8] == b"\x89PNG\r\n\x1a\n"
-                yield i, struct.unpack(">I", raw[16:20])[0]   # IHDR width
+        if c.cell_type == "markdown":
+            in_solution = ("{solution-start}" in c.source or in_solution) and "{solution-end}" not in c.source
+            continue
+        for o in c.get("outputs", []):
+            if "image/png" in o.get("data", {}):
+                yield f"cell {i}", png_width(o["data"]["image/png"]), SOLUTION_PX if in_solution else COLUMN_PX
+    for model_id, model in widget_states(nb).items():
+        for o in model.get("state", {}).get("outputs", None) or []:
+            if "image/png" in o.get("data", {}):
+                yield f"widget {model_id[:8]}", png_width(o["data"]["image/png"]), COLUMN_PX
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_stored_figures_fit_the_output_column(path):
     """A wider figure is scaled down on the website, and its 8-pt text with it."""
-    wide = [(i, w) for i, w in stored_png_widths(nbformat.read(path, as_version=4)) if w > COLUMN_PX]
-    assert not wide, f"{path.name}: figures wider than {COLUMN_PX} px (cell, width): {wide}"
+    wide = [(where, w, column) for where, w, column in stored_figures(nbformat.read(path, as_version=4))
+            if w > column]
+    assert not wide, f"{path.name}: figures wider than their column (where, px, column px): {wide}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
