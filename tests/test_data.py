@@ -111,6 +111,9 @@ def test_dataset_wrapper_matches_toy_world():
     (dict(n=2, seed="a"), TypeError, "seed must be an int"),
     (dict(n=2, seed=-1), ValueError, "seed must be >= 0"),
     (dict(n=2, variant="blur"), ValueError, "variant must be one of"),
+    (dict(n=0, variant="hard"), ValueError, "n must be >= 1"),
+    (dict(n=2, seed=1.5, variant="hard"), TypeError, "seed must be an int"),
+    (dict(n=2, variant="Hard"), ValueError, "variant must be one of"),
 ])
 def test_toy_world_bad_arguments_raise_clear_errors(kwargs, exc, fragment):
     with pytest.raises(exc, match=fragment):
@@ -122,3 +125,59 @@ def test_add_mark_bad_input():
         add_mark(torch.zeros(3, 64, 64))
     with pytest.raises(ValueError, match="corner must keep the mark inside"):
         add_mark(torch.zeros(1, 3, 64, 64), corner=(60, 0))
+
+
+# --------------------------------------------------------------------------- variant="hard"
+@pytest.fixture(scope="module")
+def hard_and_plain():
+    return toy_world(300, seed=11, variant="hard"), toy_world(300, seed=11)
+
+
+def test_hard_variant_is_deterministic_by_seed():
+    a, b, c = (toy_world(6, seed=s, variant="hard") for s in (4, 4, 5))
+    assert all(torch.equal(u, v) for u, v in zip(a, b))
+    assert not torch.equal(a[0], c[0])
+    x, y, m = a
+    assert x.shape == (6, 3, 64, 64) and x.dtype == torch.float32 and m.dtype == torch.bool
+    assert 0 <= x.min() and x.max() <= 1 and y.min() >= 0 and y.max() < len(TOY_CLASSES)
+
+
+def test_hard_variant_masks_hold_only_the_visible_object(hard_and_plain):
+    (x, _, m), _ = hard_and_plain
+    assert (m.flatten(1).sum(1) > 0).all(), "an object was hidden entirely"
+    for img, mask in zip(x, m):
+        pixels = img[:, mask]                      # (3, visible pixels): one flat colour
+        assert torch.allclose(pixels, pixels[:, :1].expand_as(pixels), atol=1e-6)
+
+
+def test_hard_variant_objects_are_smaller_and_lower_in_contrast(hard_and_plain):
+    (xh, _, mh), (xp, _, mp) = hard_and_plain
+
+    def contrast(x, m):
+        """Mean |object colour - mean colour of a 3-px ring around it| over images."""
+        out = []
+        for img, mask in zip(x.numpy(), m.numpy()):
+            ring = ndimage.binary_dilation(mask, iterations=3) & ~mask
+            out.append(np.abs(img[:, mask].mean(1) - img[:, ring].mean(1)).sum())
+        return float(np.mean(out))
+
+    area_h, area_p = mh.float().mean().item(), mp.float().mean().item()
+    assert area_h < 0.8 * area_p
+    assert mh.flatten(1).sum(1).max() <= np.pi * data.HARD_RADIUS[1] ** 2
+    assert contrast(xh, mh) < 0.8 * contrast(xp, mp)
+
+
+def test_hard_variant_covers_some_objects_with_leaves_in_front(hard_and_plain):
+    """A leaf in front cuts into a convex object: its visible part then misses a good share of
+    its own convex hull. In the plain world that never happens beyond pixel rounding."""
+    (_, yh, mh), (_, yp, mp) = hard_and_plain
+    convex = [TOY_CLASSES.index(c) for c in ("circle", "square", "triangle")]
+
+    def cut(y, m):
+        """Share of convex objects whose convex hull is over 15% larger than the mask."""
+        sel = [i for i in range(len(y)) if int(y[i]) in convex]
+        hull = [convex_hull_image(m[i].numpy()).sum() / m[i].sum().item() - 1 for i in sel]
+        return float(np.mean(np.array(hull) > 0.15))
+
+    assert cut(yp, mp) < 0.02
+    assert cut(yh, mh) > 0.15

@@ -20,7 +20,7 @@ from torch.utils.data import Dataset
 
 TOY_CLASSES = ("circle", "square", "triangle", "star", "cross", "ring", "heart", "crescent")
 IMAGE_SIZE = 64
-VARIANTS = (None, "shortcut", "position")
+VARIANTS = (None, "shortcut", "position", "hard")
 
 #: The class whose training images carry the watermark in ``variant="shortcut"``.
 SHORTCUT_CLASS = TOY_CLASSES.index("circle")
@@ -34,6 +34,15 @@ MARK_CORNER = (IMAGE_SIZE - MARK_SIZE - 2, IMAGE_SIZE - MARK_SIZE - 2)
 POSITION_CLASS = TOY_CLASSES.index("star")
 #: (row_min, row_max, col_min, col_max) of the region that class is confined to.
 POSITION_REGION = (0, IMAGE_SIZE // 2, 0, IMAGE_SIZE // 2)
+
+#: ``variant="hard"``: object radius range (pixels; the plain world's is 10 to 20), how far the
+#: object's colour is pulled towards the background's mean (0: as in the plain world, 1: the
+#: same colour), the share of leaves tinted like the object, and how many leaves may fall in
+#: front of the object (0 to ``HARD_OCCLUDERS``).
+HARD_RADIUS = (10.0, 16.0)
+HARD_BLEND = 0.15
+HARD_CLUTTER = 0.15
+HARD_OCCLUDERS = 2
 
 _MAX_TILT = 0.5  # radians: objects stay roughly upright
 _GRID = np.mgrid[0:IMAGE_SIZE, 0:IMAGE_SIZE].astype(np.float32)
@@ -78,27 +87,43 @@ def _shape_mask(cls: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     raise ValueError(f"unknown class index {cls}")
 
 
-def _dead_leaves(rng: np.random.Generator, size: int) -> np.ndarray:
-    """(size, size, 3) dead-leaves texture: discs with power-law radii, front to back."""
-    yy, xx = _GRID
-    img = np.empty((size, size, 3), np.float32)
-    img[:] = rng.uniform(0.1, 0.9, 3) * rng.uniform(0.4, 1.0)
-    n_discs = 60
-    # radius density ~ r^-3 between 2 and 20 px (scale invariance), by inverse CDF
-    rmin, rmax = 2.0, 20.0
+def _leaves(rng: np.random.Generator, n_discs: int, size: int, rmin: float, rmax: float):
+    """Radii (power law, density ~ r^-3 between ``rmin`` and ``rmax``, by inverse CDF), centres
+    and muted colours of ``n_discs`` dead leaves."""
     q = rng.uniform(size=n_discs)
     radii = 1.0 / np.sqrt(q / rmax**2 + (1 - q) / rmin**2)
     centres = rng.uniform(-10, size + 10, (n_discs, 2))
     grey = rng.uniform(0.15, 0.85, n_discs)
     tint = rng.uniform(-0.15, 0.15, (n_discs, 3))
-    colours = np.clip(grey[:, None] + tint, 0, 1)
+    return radii, centres, np.clip(grey[:, None] + tint, 0, 1)
+
+
+def _disc(size: int, cy: float, cx: float, rad: float) -> np.ndarray:
+    """(size, size) bool mask of the pixels within ``rad`` of (cy, cx)."""
+    yy, xx = _GRID
+    disc = np.zeros((size, size), bool)
+    r0, r1 = max(int(cy - rad), 0), min(int(cy + rad) + 2, size)
+    c0, c1 = max(int(cx - rad), 0), min(int(cx + rad) + 2, size)
+    if r0 < r1 and c0 < c1:
+        disc[r0:r1, c0:c1] = (yy[r0:r1, c0:c1] - cy) ** 2 + (xx[r0:r1, c0:c1] - cx) ** 2 <= rad**2
+    return disc
+
+
+def _dead_leaves(rng: np.random.Generator, size: int, tint_towards=None) -> np.ndarray:
+    """(size, size, 3) dead-leaves texture: discs with power-law radii, front to back.
+
+    ``tint_towards`` (an RGB colour, ``variant="hard"``): a share ``HARD_CLUTTER`` of the
+    leaves take a colour near it, so the object has look-alikes in the clutter.
+    """
+    img = np.empty((size, size, 3), np.float32)
+    img[:] = rng.uniform(0.1, 0.9, 3) * rng.uniform(0.4, 1.0)
+    radii, centres, colours = _leaves(rng, 60, size, 2.0, 20.0)
+    if tint_towards is not None:
+        alike = rng.uniform(size=len(colours)) < HARD_CLUTTER
+        near = np.clip(tint_towards + rng.uniform(-0.12, 0.12, (len(colours), 3)), 0, 1)
+        colours = np.where(alike[:, None], near, colours)
     for rad, (cy, cx), colour in zip(radii, centres, colours):
-        r0, r1 = max(int(cy - rad), 0), min(int(cy + rad) + 2, size)
-        c0, c1 = max(int(cx - rad), 0), min(int(cx + rad) + 2, size)
-        if r0 >= r1 or c0 >= c1:
-            continue
-        inside = (yy[r0:r1, c0:c1] - cy) ** 2 + (xx[r0:r1, c0:c1] - cx) ** 2 <= rad**2
-        img[r0:r1, c0:c1][inside] = colour
+        img[_disc(size, cy, cx, rad)] = colour
     return img
 
 
@@ -140,8 +165,13 @@ def toy_world(n: int, seed: int = 0, variant: str | None = None):
         seed: non-negative int; the same seed always gives the same images.
         variant: ``None`` (the plain world), ``"shortcut"`` (90% of the
             ``SHORTCUT_CLASS`` images carry a checkerboard watermark at the
-            bottom right) or ``"position"`` (``POSITION_CLASS`` objects are
-            always centred in ``POSITION_REGION``, the upper-left quadrant).
+            bottom right), ``"position"`` (``POSITION_CLASS`` objects are
+            always centred in ``POSITION_REGION``, the upper-left quadrant) or
+            ``"hard"``: smaller objects (radius ``HARD_RADIUS``, the plain world 10 to 20), their colour
+            pulled towards the background they cover (``HARD_BLEND``), on clutter
+            of similar colour (``HARD_CLUTTER``), partly covered by up to
+            ``HARD_OCCLUDERS`` leaves in front; the mask holds only the object's
+            visible pixels.
 
     Returns:
         images: (n, 3, 64, 64) float32 in [0, 1]; labels: (n,) int64 class
@@ -160,9 +190,11 @@ def toy_world(n: int, seed: int = 0, variant: str | None = None):
     masks = np.empty((n, size, size), bool)
     marked = np.zeros(n, bool)
     yy, xx = _GRID + 0.5
+    hard = variant == "hard"
     for i in range(n):
-        img = _dead_leaves(rng, size)
-        radius = rng.uniform(10, 20)
+        colour = _object_colour(rng) if hard else None  # drawn first: the clutter imitates it
+        img = _dead_leaves(rng, size, tint_towards=colour)
+        radius = rng.uniform(*HARD_RADIUS) if hard else rng.uniform(10, 20)
         lo, hi = radius + 1, size - radius - 1
         if variant == "position" and labels[i] == POSITION_CLASS:
             r0, r1, c0, c1 = POSITION_REGION
@@ -178,7 +210,20 @@ def toy_world(n: int, seed: int = 0, variant: str | None = None):
         if flip:
             u = -u
         mask = _shape_mask(int(labels[i]), u, v)
-        img[mask] = _object_colour(rng)
+        if hard:
+            behind = img[mask].mean(0) if mask.any() else colour  # what the object hides
+            img[mask] = (1 - HARD_BLEND) * colour + HARD_BLEND * behind
+            radii, _, leaf_colours = _leaves(rng, HARD_OCCLUDERS, size, 3.0, 0.6 * radius)
+            for k in range(rng.integers(0, HARD_OCCLUDERS + 1)):
+                # a leaf in front, somewhere on the object; it may hide at most half of
+                # what is still visible
+                cy_k, cx_k = np.array([cy, cx]) + rng.uniform(-radius, radius, 2)
+                leaf = _disc(size, cy_k, cx_k, radii[k])
+                if (mask & ~leaf).sum() >= 0.5 * mask.sum():
+                    img[leaf] = leaf_colours[k]
+                    mask &= ~leaf
+        else:
+            img[mask] = _object_colour(rng)
         images[i], masks[i] = img, mask
         if variant == "shortcut" and labels[i] == SHORTCUT_CLASS:
             marked[i] = rng.uniform() < SHORTCUT_FRACTION
