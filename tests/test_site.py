@@ -24,7 +24,7 @@ import pytest
 import yaml
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from scripts.toc import toc_docnames
+from scripts.toc import toc_docnames, toc_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
@@ -248,7 +248,7 @@ def test_exercise_solutions_are_folded_and_open_on_click(visit):
         assert v.external == [] and v.js_errors == []
 
 
-NOTEBOOK_PAGES = [d for d in DOCNAMES if (ROOT / f"{d}.ipynb").is_file()]
+NOTEBOOK_PAGES = [name.removesuffix(".ipynb") for name in toc_notebooks()]
 
 
 @pytest.mark.parametrize("docname", NOTEBOOK_PAGES)
