@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = sorted(p.stem for p in (ROOT / "vizlib").glob("*.py") if p.stem != "__init__")
+PKG = ROOT / "vizlib"
+# top-level modules and subpackages (a folder with an __init__.py), and every module file inside
+MODULES = sorted([p.stem for p in PKG.glob("*.py") if p.stem != "__init__"]
+                 + [p.parent.name for p in PKG.glob("*/__init__.py")])
+ALL_MODULES = sorted(".".join(p.relative_to(PKG).with_suffix("").parts).removesuffix(".__init__")
+                     for p in PKG.rglob("*.py") if p.parent == PKG or (p.parent / "__init__.py").exists())
+ALL_MODULES = [m for m in ALL_MODULES if m != "__init__"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -25,6 +31,10 @@ def test_star_import_gives_every_advertised_name():
     assert int(count) > 10 and missing.strip() == "[]", done.stdout
 
 
+def test_module_lists_see_subpackages():
+    assert "checks" in MODULES and "checks.filters" in ALL_MODULES and "checks._common" in ALL_MODULES
+
+
 def test_every_advertised_submodule_is_a_module_file():
     import vizlib
 
@@ -35,6 +45,6 @@ def test_every_advertised_submodule_is_a_module_file():
 
 @pytest.mark.parametrize("flag", ["-O", "-OO"])
 def test_every_module_imports_without_docstrings(flag):
-    code = "import importlib\n" + "".join(f"importlib.import_module('vizlib.{m}')\n" for m in MODULES)
+    code = "import importlib\n" + "".join(f"importlib.import_module('vizlib.{m}')\n" for m in ALL_MODULES)
     done = run(flag, "-c", code)
     assert done.returncode == 0, done.stderr[-2000:]
