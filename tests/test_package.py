@@ -48,3 +48,15 @@ def test_every_module_imports_without_docstrings(flag):
     code = "import importlib\n" + "".join(f"importlib.import_module('vizlib.{m}')\n" for m in ALL_MODULES)
     done = run(flag, "-c", code)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_every_checks_module_is_collected():
+    import vizlib.checks
+
+    files = {p.stem for p in (PKG / "checks").glob("*.py")} - {"__init__", "_common"}
+    assert files <= set(vizlib.checks.CHAPTERS), files - set(vizlib.checks.CHAPTERS)
+    for stem in files:
+        module = __import__(f"vizlib.checks.{stem}", fromlist=["__all__"])
+        defined = {n for n in vars(module) if n.startswith("check_") and callable(getattr(module, n))}
+        assert set(module.__all__) == defined, (stem, defined ^ set(module.__all__))
+        assert set(module.__all__) <= set(vizlib.checks.__all__)

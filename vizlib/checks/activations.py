@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ._common import compare
 
+__all__ = ["check_receptive_field"]
+
 
 def _receptive_field_cases():
     return [

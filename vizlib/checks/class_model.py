@@ -5,6 +5,8 @@ import torch
 
 from ._common import compare
 
+__all__ = ["check_class_model_step"]
+
 
 def _class_model_step_cases():
     """A small seeded CNN (built without touching the global RNG) and fixed (image, target, lr, l2) cases."""

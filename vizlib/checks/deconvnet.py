@@ -6,6 +6,8 @@ import torch
 
 from ._common import compare, _attr_fail, _as_array
 
+__all__ = ["check_guided_relu_backward"]
+
 
 def _relu_rule_cases():
     """(forward_input, grad_output) pairs with exact zeros, negatives and positives in both."""

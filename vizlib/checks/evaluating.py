@@ -5,6 +5,8 @@ import torch
 
 from ._common import compare
 
+__all__ = ["check_pointing_game"]
+
 
 def _pointing_cases():
     """Fixed inputs for check_pointing_game: (maps, masks) pairs with non-square maps, no ties."""

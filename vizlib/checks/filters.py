@@ -6,6 +6,8 @@ import torch
 
 from ._common import compare, _real_result
 
+__all__ = ["check_gabor", "check_frequency_response"]
+
 
 #: (size, sigma, theta, wavelength, gamma, psi) cases of check_gabor: odd sizes, every parameter off its default.
 _GABOR_CASES = ((11, 2.5, 0.0, 5.0, 1.0, 0.0), (15, 3.0, np.pi / 6, 6.0, 0.6, np.pi / 2),

@@ -5,6 +5,8 @@ import torch
 
 from ._common import compare, _attr_fail
 
+__all__ = ["check_occlusion_loop"]
+
 
 def _occlusion_check_model():
     """A small fixed CNN for 16x16 images with 5 classes (built the same way on every call)."""

@@ -5,6 +5,8 @@ import torch
 
 from ._common import compare
 
+__all__ = ["check_saliency_reduction"]
+
 
 def _saliency_reduction_cases():
     """Fixed gradients (N, C, H, W) for check_saliency_reduction, with H != W and mixed signs."""

@@ -5,6 +5,8 @@ import torch
 
 from ._common import compare
 
+__all__ = ["check_gram_matrix"]
+
 
 def check_gram_matrix(fn) -> float:
     """Check ``fn(features) -> (N, C, C)`` against :func:`vizlib.style.gram_matrix` on fixed inputs."""

@@ -6,6 +6,8 @@ import torch
 
 from ._common import compare, _real_result
 
+__all__ = ["check_simple_cell", "check_complex_cell"]
+
 
 def _cell_cases():
     """(stimuli (N, H, W), rfs (M, H, W)) with H != W, mixed-sign responses and one all-negative case."""
