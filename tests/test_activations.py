@@ -143,7 +143,7 @@ def test_get_activations_stops_after_deepest_layer_and_restores_mode():
     (torch.rand(3, 64, 64), ValueError, "batch dimension"),
     (torch.zeros(0, 3, 64, 64), ValueError, "empty"),
     (torch.full((1, 3, 64, 64), float("nan")), ValueError, "finite"),
-    (torch.zeros(1, 3, 64, 64, dtype=torch.uint8), ValueError, "floating point"),
+    (torch.zeros(1, 3, 64, 64, dtype=torch.uint8), TypeError, "floating point"),
     ("image", TypeError, "torch.Tensor"),
 ])
 def test_get_activations_rejects_bad_input(course, x, error, fragment):

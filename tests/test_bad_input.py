@@ -18,7 +18,7 @@ CASES = [
     ("single image without batch dim", lambda: vizlib.normalize(X01[0], "course"), ValueError, r"images must have shape \(N, 3, H, W\)"),
     ("grayscale image", lambda: vizlib.normalize(X01[:, :1], "course"), ValueError, r"images must have shape \(N, 3, H, W\)"),
     ("RGBA image", lambda: vizlib.normalize(torch.rand(1, 4, 8, 8), "course"), ValueError, r"images must have shape \(N, 3, H, W\)"),
-    ("uint8 image in 0-255", lambda: vizlib.normalize((X01 * 255).to(torch.uint8), "course"), ValueError, "floating point"),
+    ("uint8 image in 0-255", lambda: vizlib.normalize((X01 * 255).to(torch.uint8), "course"), TypeError, "floating point"),
     ("already normalised", lambda: vizlib.normalize(X, "course"), ValueError, r"must lie in \[0, 1\].*already normalised"),
     ("NaN image", lambda: vizlib.normalize(torch.full((1, 3, 8, 8), float("nan")), "course"), ValueError, "finite"),
     ("empty batch to normalize", lambda: vizlib.normalize(torch.rand(0, 3, 8, 8), "course"), ValueError, "empty"),

@@ -19,7 +19,6 @@ Example:
 from __future__ import annotations
 
 import math
-import numbers
 import operator
 from contextlib import contextmanager
 from typing import NamedTuple, Sequence
@@ -29,7 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .hooks import check_model, get_module, model_device, running
+from . import _validate
+from .hooks import check_model, get_module, running
 from .hooks import layer_names as _leaf_names
 
 __all__ = [
@@ -40,29 +40,13 @@ __all__ = [
 
 # ----------------------------------------------------------------------------- validation
 def _check_int(value, arg: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{arg} must be an int; got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{arg} must be an int >= {minimum}; got {value}")
-    return int(value)
+    return _validate.integer(value, arg, minimum=minimum)
 
 
-def _check_input(x, model: nn.Module, arg: str = "x", *, dtype_hint: str = "(normalised model input)") -> None:
-    """x must be a finite float (N, C, H, W) batch on the model's device (also used by vizlib.style)."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{arg} must be a torch.Tensor; got {type(x).__name__}")
-    if x.ndim != 4:
-        raise ValueError(f"{arg} must have shape (N, C, H, W) (add a batch dimension with x[None]); "
-                         f"got {tuple(x.shape)}")
-    if x.shape[0] == 0:
-        raise ValueError(f"{arg} must hold at least one image; got an empty batch")
-    if not x.is_floating_point():
-        raise ValueError(f"{arg} must be floating point {dtype_hint}; got dtype {x.dtype}")
-    device = model_device(model)
-    if x.device.type != device.type or (device.index is not None and x.device.index != device.index):
-        raise ValueError(f"{arg} must be on the model's device {device}; got {x.device} (use {arg}.to(device))")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{arg} must be finite; got NaN or infinite values")
+def _check_input(x, model: nn.Module, arg: str = "x", *, space: str = "the model's input space",
+                 then: str = ", then vizlib.normalize") -> None:
+    """x must be a finite float (N, C, H, W) batch for ``model`` (also used by vizlib.style)."""
+    _validate.image_batch(x, arg, model=model, space=space, then=then)
 
 
 def _resolve(model: nn.Module, layers) -> list[tuple[str, nn.Module]]:

@@ -119,3 +119,16 @@ def check_model(model) -> None:
 def iter_layers(model: nn.Module, layers: Iterable) -> list[nn.Module]:
     """Resolve several layers at once (names or modules)."""
     return [get_module(model, layer) for layer in layers]
+
+
+def first_conv(model: nn.Module, *, required: bool = True):
+    """The first 2-d convolution of ``model`` in definition order, as ``(name, module)``; the one
+    finder every module uses (the course model, AlexNet, VGG, ResNet, ...). Without one:
+    ``ValueError``, or ``None`` when ``required=False``."""
+    check_model(model)
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Conv2d):
+            return name, module
+    if required:
+        raise ValueError("model must have an nn.Conv2d layer; got none")
+    return None

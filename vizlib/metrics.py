@@ -34,13 +34,13 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import _validate
 from .hooks import check_model, get_module, model_device, running
 
 __all__ = [
@@ -52,8 +52,7 @@ __all__ = [
 
 # ----------------------------------------------------------------------------- validation
 def _check_tensor(value, arg: str) -> None:
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{arg} must be a torch.Tensor; got {type(value).__name__}")
+    _validate.tensor(value, arg)
 
 
 def reduce_channels(maps: torch.Tensor) -> torch.Tensor:
@@ -119,8 +118,7 @@ def pointing_game(maps: torch.Tensor, masks: torch.Tensor, *, tolerance: float =
         tensor([True])
     """
     maps, masks = _maps_and_masks(maps, masks)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) or tolerance < 0:
-        raise ValueError(f"tolerance must be a number >= 0 (pixels); got {tolerance!r}")
+    tolerance = _validate.real(tolerance, "tolerance (pixels)", minimum=0)
     n, h, w = maps.shape
     flat = maps.flatten(1).argmax(1)
     rows, cols = flat // w, flat % w
@@ -164,8 +162,7 @@ def mass_in_mask(maps: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
 # ----------------------------------------------------------------------------- baselines
 def _check_size(n, height, width):
     for arg, v in (("n", n), ("height", height), ("width", width)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-            raise ValueError(f"{arg} must be a positive int; got {v!r}")
+        _validate.positive_int(v, arg)
 
 
 def random_maps(n: int, height: int, width: int, *, seed: int = 0) -> torch.Tensor:
@@ -208,8 +205,7 @@ def center_maps(n: int, height: int, width: int, *, sigma: float | None = None) 
     """
     _check_size(n, height, width)
     sigma = min(height, width) / 4 if sigma is None else sigma
-    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or sigma <= 0:
-        raise ValueError(f"sigma must be a positive number; got {sigma!r}")
+    sigma = _validate.real(sigma, "sigma", positive=True)
     yy = torch.arange(height, dtype=torch.float64).view(-1, 1) - (height - 1) / 2
     xx = torch.arange(width, dtype=torch.float64).view(1, -1) - (width - 1) / 2
     bump = torch.exp(-(yy**2 + xx**2) / (2 * sigma**2)).float()
@@ -229,32 +225,18 @@ def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(F.pad(out, **pad), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
-def _targets(target, n: int, device) -> torch.Tensor:
-    if isinstance(target, bool):
-        raise TypeError("target must be an int or an (N,) integer tensor; got a bool")
-    if isinstance(target, numbers.Integral):
-        return torch.full((n,), int(target), dtype=torch.long, device=device)
-    if isinstance(target, torch.Tensor) and target.ndim == 1 and len(target) == n and not target.is_floating_point():
-        return target.to(device=device, dtype=torch.long)
-    got = tuple(target.shape) if isinstance(target, torch.Tensor) else type(target).__name__
-    raise TypeError(f"target must be an int or an ({n},) integer tensor; got {got}")
-
-
 def _causal_curve(mode, model, x, target, maps, *, n_steps, baseline, blur_sigma, batch_size, progress):
     check_model(model)
-    _check_tensor(x, "x")
-    if x.ndim != 4:
-        raise ValueError(f"x must have shape (N, C, H, W); got {tuple(x.shape)}")
+    _validate.image_batch(x, "x")  # moved to the model's device below, as before
     maps = reduce_channels(maps)
     n, _, h, w = x.shape
     if maps.shape != (n, h, w):
         raise ValueError(f"maps must have shape {(n, h, w)} (or (N, C, H, W) with those N, H, W); got {tuple(maps.shape)}")
-    if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral) or not 1 <= n_steps <= h * w:
+    if _validate.integer(n_steps, "n_steps", minimum=1) > h * w:
         raise ValueError(f"n_steps must be an int between 1 and H*W = {h * w}; got {n_steps!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
+    batch_size = _validate.positive_int(batch_size, "batch_size")
     device = model_device(model)
-    targets = _targets(target, n, device)
+    targets = _validate.targets(target, n, device)
     xd = x.detach().to(device)
     if isinstance(baseline, torch.Tensor):
         try:
@@ -265,8 +247,7 @@ def _causal_curve(mode, model, x, target, maps, *, n_steps, baseline, blur_sigma
         base = torch.zeros_like(xd)
     elif baseline == "blur":
         sigma = h / 32 if blur_sigma is None else blur_sigma
-        if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or sigma <= 0:
-            raise ValueError(f"blur_sigma must be a positive number or None; got {blur_sigma!r}")
+        sigma = _validate.real(sigma, "blur_sigma", positive=True)
         base = _gaussian_blur(xd, float(sigma))
     else:
         raise ValueError(f"baseline must be 'mean', 'blur' or a tensor; got {baseline!r}")
@@ -431,8 +412,8 @@ def randomize_layers(model: nn.Module, from_layer, *, seed: int | None = 0) -> n
     name = next(n for n, m in model.named_modules() if m is module)
     if name not in order:
         raise ValueError(f"from_layer must be a layer with parameters, one of {', '.join(order)}; got {name!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise TypeError(f"seed must be an int or None; got {type(seed).__name__}")
+    if seed is not None:
+        _validate.integer(seed, "seed")
     clone = copy.deepcopy(model)
     modules = dict(clone.named_modules())
     to_reset = order[: order.index(name) + 1]
@@ -479,9 +460,9 @@ def train_on_shuffled_labels(model: nn.Module, x: torch.Tensor, labels: torch.Te
     _check_tensor(labels, "labels")
     if x.ndim != 4 or labels.ndim != 1 or len(labels) != len(x) or labels.is_floating_point():
         raise ValueError(f"x must be (N, C, H, W) and labels (N,) integers; got {tuple(x.shape)} and {tuple(labels.shape)}")
-    for arg, v in (("epochs", epochs), ("batch_size", batch_size), ("seed", seed)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < (0 if arg == "seed" else 1):
-            raise ValueError(f"{arg} must be a {'non-negative' if arg == 'seed' else 'positive'} int; got {v!r}")
+    epochs = _validate.positive_int(epochs, "epochs")
+    batch_size = _validate.positive_int(batch_size, "batch_size")
+    seed = _validate.integer(seed, "seed", minimum=0)
     clone = randomize_layers(model, randomization_order(model)[-1], seed=seed)
     for p in clone.parameters():
         p.requires_grad_(True)
@@ -585,7 +566,7 @@ def ssim(map_a: torch.Tensor, map_b: torch.Tensor, *, win_size: int = 7, rescale
         tensor([1., 1.])
     """
     a, b, single = _pair(map_a, map_b)
-    if isinstance(win_size, bool) or not isinstance(win_size, numbers.Integral) or win_size < 3 or win_size % 2 == 0:
+    if _validate.integer(win_size, "win_size", minimum=3) % 2 == 0:
         raise ValueError(f"win_size must be an odd int >= 3; got {win_size!r}")
     if min(a.shape[-2:]) < win_size:
         raise ValueError(f"maps must be at least win_size={win_size} pixels on each side; got {tuple(a.shape[-2:])}")
@@ -599,8 +580,7 @@ def ssim(map_a: torch.Tensor, map_b: torch.Tensor, *, win_size: int = 7, rescale
         data_range = 1.0 if data_range is None else data_range
     if data_range is None:
         raise ValueError("data_range must be given when rescale=False (e.g. max - min of the maps' range)")
-    if isinstance(data_range, bool) or not isinstance(data_range, numbers.Real) or data_range <= 0:
-        raise ValueError(f"data_range must be a positive number; got {data_range!r}")
+    data_range = _validate.real(data_range, "data_range", positive=True)
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     a, b = a[:, None], b[:, None]
     mean = lambda t: F.avg_pool2d(t, win_size, stride=1)  # noqa: E731

@@ -190,7 +190,7 @@ def _check_images(images, model, arg: str) -> torch.Tensor:
     if isinstance(images, torch.Tensor) and (images.ndim != 4 or images.shape[1] != 3):
         raise ValueError(f"{arg} must have shape (N, 3, H, W) (add a batch dimension with {arg}[None]); "
                          f"got {tuple(images.shape)}")
-    _check_input(images, model, arg, dtype_hint="in [0, 1] (divide uint8 images by 255)")
+    _check_input(images, model, arg, space="[0, 1]", then="")
     lo, hi = images.min().item(), images.max().item()
     if lo < 0 or hi > 1:
         raise ValueError(f"{arg} must lie in [0, 1] (not normalised); got values in [{lo:.3g}, {hi:.3g}]")

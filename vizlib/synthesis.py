@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .hooks import check_model, forward_hooks, get_module, model_device, running
+from .hooks import check_model, first_conv, forward_hooks, get_module, model_device, running
 
 #: Keyword arguments of :func:`class_model` / :func:`channel_model` that switch every
 #: regulariser off: plain gradient ascent on the score, as in Simonyan et al. (2014).
@@ -450,10 +450,8 @@ def render(model: nn.Module, objective: Objective, image: torch.Tensor, *, steps
 
 # ----------------------------------------------------------------------------- front ends
 def _first_conv_channels(model: nn.Module) -> int:
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            return m.in_channels
-    return 3
+    found = first_conv(model, required=False)
+    return found[1].in_channels if found else 3
 
 
 def _start_image(model, init, image_size, seed):

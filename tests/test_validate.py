@@ -1,0 +1,135 @@
+"""One rule for bad arguments (issue 17): a wrong type is a TypeError, a wrong value or shape a
+ValueError, and the message names the argument, what was expected and what came. The same bad
+input gets the same error from every module; before ``vizlib._validate`` a uint8 image was a
+TypeError in attribution but a ValueError in activations and models, batch_size=2.5 a TypeError in
+occlusion but a ValueError in deletion_curve, and target=[1, 2] was accepted by attribution but
+rejected by metrics."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import vizlib
+from vizlib import _validate, activations, attribution, metrics, style
+
+MODEL = vizlib.load_model("course", device="cpu")
+X01 = vizlib.toy_world(2, seed=3)[0]
+X = vizlib.normalize(X01, "course")
+U8 = (X01 * 255).to(torch.uint8)
+MAPS = torch.rand(2, 64, 64, generator=torch.Generator().manual_seed(0))
+
+
+# --------------------------------------------------------------------------- the helpers
+@pytest.mark.parametrize("value, exc, fragment", [
+    (2.5, TypeError, r"n must be an int >= 1; got 2\.5"),
+    (True, TypeError, "n must be an int >= 1; got True"),
+    ("3", TypeError, "n must be an int >= 1; got '3'"),
+    (0, ValueError, "n must be an int >= 1; got 0"),
+])
+def test_integer_rejects(value, exc, fragment):
+    with pytest.raises(exc, match=fragment):
+        _validate.integer(value, "n", minimum=1)
+
+
+def test_integer_accepts_numpy_ints_and_returns_python_ints():
+    got = _validate.integer(np.int64(4), "n", minimum=1)
+    assert got == 4 and type(got) is int
+
+
+@pytest.mark.parametrize("value, exc", [(float("nan"), ValueError), (-1.0, ValueError), ("a", TypeError),
+                                        (None, TypeError), (False, TypeError)])
+def test_real_rejects(value, exc):
+    with pytest.raises(exc, match="sigma must be"):
+        _validate.real(value, "sigma", positive=True)
+
+
+@pytest.mark.parametrize("target, n, expected", [
+    (3, 2, [3, 3]),
+    ([1, 2], 2, [1, 2]),
+    ((0, 5), 2, [0, 5]),
+    (torch.tensor(4), 3, [4, 4, 4]),
+    (torch.tensor([1, 0], dtype=torch.int32), 2, [1, 0]),
+    (np.int16(2), 1, [2]),
+])
+def test_targets_accepts_every_documented_form(target, n, expected):
+    got = _validate.targets(target, n)
+    assert got.dtype == torch.int64 and got.tolist() == expected
+
+
+@pytest.mark.parametrize("target, exc, fragment", [
+    ("cat", TypeError, "target must be an int or an"),
+    (True, TypeError, "target must be"),
+    ([1, 2.0], TypeError, r"target must be .*\['float'\]"),
+    (torch.tensor([1.0, 2.0]), TypeError, "integer class indices"),
+    (torch.tensor([1, 2, 3]), ValueError, r"shape \(2,\)"),
+    ([1, 2, 3], ValueError, r"shape \(2,\)"),
+])
+def test_targets_rejects(target, exc, fragment):
+    with pytest.raises(exc, match=fragment):
+        _validate.targets(target, 2)
+
+
+def test_image_batch_reports_what_came():
+    with pytest.raises(TypeError, match=r"x must be a torch.Tensor of shape \(N, C, H, W\); got ndarray"):
+        _validate.image_batch(np.zeros((1, 3, 4, 4)), "x")
+    with pytest.raises(ValueError, match=r"got \(3, 4, 4\) \(a single image\?"):
+        _validate.image_batch(torch.zeros(3, 4, 4), "x")
+    with pytest.raises(ValueError, match="3 channels like the model's first convolution"):
+        _validate.image_batch(torch.zeros(1, 1, 64, 64), "x", model=MODEL)
+
+
+# --------------------------------------------------------------------------- one rule everywhere
+UINT8_CALLS = {
+    "normalize": lambda: vizlib.normalize(U8, "course"),
+    "attribution.gradient": lambda: attribution.gradient(MODEL, U8, 1),
+    "attribution.occlusion": lambda: attribution.occlusion(MODEL, U8, 1, progress=False),
+    "activations.get_activations": lambda: activations.get_activations(MODEL, U8, "features.conv1"),
+    "activations.top_activations": lambda: activations.top_activations(MODEL, U8, "features.conv1",
+                                                                       progress=False),
+    "metrics.deletion_curve": lambda: metrics.deletion_curve(MODEL, U8, 1, MAPS, progress=False),
+    "style.reconstruct": lambda: style.reconstruct(MODEL, "features.conv1", U8[:1], steps=1, progress=False),
+}
+
+
+@pytest.mark.parametrize("name", UINT8_CALLS)
+def test_a_uint8_image_is_a_type_error_everywhere(name):
+    with pytest.raises(TypeError, match=r"must be a floating-point tensor .*got dtype torch\.uint8.*divide by 255"):
+        UINT8_CALLS[name]()
+
+
+BATCH_CALLS = {
+    "attribution.occlusion": lambda b: attribution.occlusion(MODEL, X, 1, batch_size=b, progress=False),
+    "metrics.deletion_curve": lambda b: metrics.deletion_curve(MODEL, X, 1, MAPS, batch_size=b, progress=False),
+    "metrics.insertion_curve": lambda b: metrics.insertion_curve(MODEL, X, 1, MAPS, batch_size=b, progress=False),
+    "activations.top_activations": lambda b: activations.top_activations(MODEL, X, "features.conv1",
+                                                                         batch_size=b, progress=False),
+}
+
+
+@pytest.mark.parametrize("name", BATCH_CALLS)
+def test_a_fractional_batch_size_is_a_type_error_and_zero_a_value_error_everywhere(name):
+    with pytest.raises(TypeError, match=r"batch_size must be .*int.*; got 2\.5"):
+        BATCH_CALLS[name](2.5)
+    with pytest.raises(ValueError, match="batch_size must be .*; got 0"):
+        BATCH_CALLS[name](0)
+
+
+def test_a_list_of_targets_means_the_same_as_a_tensor_everywhere():
+    as_list, as_tensor = [1, 6], torch.tensor([1, 6])
+    torch.testing.assert_close(attribution.gradient(MODEL, X, as_list), attribution.gradient(MODEL, X, as_tensor))
+    a, area_a = metrics.deletion_curve(MODEL, X, as_list, MAPS, n_steps=4, progress=False)
+    b, area_b = metrics.deletion_curve(MODEL, X, as_tensor, MAPS, n_steps=4, progress=False)
+    torch.testing.assert_close(a, b)
+    torch.testing.assert_close(area_a, area_b)
+    # and the probabilities are those of the listed classes: the first point is the unchanged image
+    with torch.no_grad():
+        p = MODEL(X).softmax(1)
+    torch.testing.assert_close(a[:, 0].float(), p[[0, 1], [1, 6]].float())
+
+
+def test_a_string_target_is_a_type_error_everywhere():
+    for call in (lambda: attribution.saliency(MODEL, X, "cat"),
+                 lambda: metrics.deletion_curve(MODEL, X, "cat", MAPS, progress=False)):
+        with pytest.raises(TypeError, match="target must be an int or an"):
+            call()
