@@ -114,6 +114,9 @@ def test_dataset_wrapper_matches_toy_world():
     (dict(n=0, variant="hard"), ValueError, "n must be >= 1"),
     (dict(n=2, seed=1.5, variant="hard"), TypeError, "seed must be an int"),
     (dict(n=2, variant="Hard"), ValueError, "variant must be one of"),
+    (dict(n=0, variant="pose"), ValueError, "n must be >= 1"),
+    (dict(n=2, seed=-3, variant="pose"), ValueError, "seed must be >= 0"),
+    (dict(n=2, variant="Pose"), ValueError, "variant must be one of"),
 ])
 def test_toy_world_bad_arguments_raise_clear_errors(kwargs, exc, fragment):
     with pytest.raises(exc, match=fragment):
@@ -181,3 +184,33 @@ def test_hard_variant_covers_some_objects_with_leaves_in_front(hard_and_plain):
 
     assert cut(yp, mp) < 0.02
     assert cut(yh, mh) > 0.15
+
+
+# --------------------------------------------------------------------------- variant="pose"
+def _opens_right(masks: torch.Tensor) -> torch.Tensor:
+    """True where a crescent's pixels lie mostly left of its bounding box's centre (the bite,
+    and so the opening, is on the right)."""
+    cols = torch.arange(64.0)[None, None, :]
+    out = []
+    for m in masks:
+        xs = (m * cols[0]).sum() / m.sum()
+        used = m.any(0).nonzero()
+        out.append(bool(xs < (used.min() + used.max()) / 2.0))
+    return torch.tensor(out)
+
+
+def test_pose_variant_is_deterministic_by_seed():
+    a, b, c = (toy_world(6, seed=s, variant="pose") for s in (4, 4, 5))
+    assert all(torch.equal(u, v) for u, v in zip(a, b))
+    assert not torch.equal(a[0], c[0])
+
+
+def test_pose_variant_crescents_always_open_to_the_right():
+    _, y, m = toy_world(400, seed=8, variant="pose")
+    _, y0, m0 = toy_world(400, seed=8)
+    sel, sel0 = y == data.POSE_CLASS, y0 == data.POSE_CLASS
+    assert sel.sum() > 20 and sel0.sum() > 20
+    assert _opens_right(m[sel]).all()
+    # in the plain world the crescent is mirrored half of the time
+    assert 0.3 < _opens_right(m0[sel0]).float().mean() < 0.7
+

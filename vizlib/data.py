@@ -20,7 +20,7 @@ from torch.utils.data import Dataset
 
 TOY_CLASSES = ("circle", "square", "triangle", "star", "cross", "ring", "heart", "crescent")
 IMAGE_SIZE = 64
-VARIANTS = (None, "shortcut", "position", "hard")
+VARIANTS = (None, "shortcut", "position", "hard", "pose")
 
 #: The class whose training images carry the watermark in ``variant="shortcut"``.
 SHORTCUT_CLASS = TOY_CLASSES.index("circle")
@@ -34,6 +34,11 @@ MARK_CORNER = (IMAGE_SIZE - MARK_SIZE - 2, IMAGE_SIZE - MARK_SIZE - 2)
 POSITION_CLASS = TOY_CLASSES.index("star")
 #: (row_min, row_max, col_min, col_max) of the region that class is confined to.
 POSITION_REGION = (0, IMAGE_SIZE // 2, 0, IMAGE_SIZE // 2)
+
+#: The class that appears in one pose only in ``variant="pose"``: the crescent, never tilted and
+#: never mirrored, so that it always opens to the right (in the plain world it is tilted by up to
+#: ``_MAX_TILT`` and mirrored half of the time, so it opens to the left or to the right).
+POSE_CLASS = TOY_CLASSES.index("crescent")
 
 #: ``variant="hard"``: object radius range (pixels; the plain world's is 10 to 20), how far the
 #: object's colour is pulled towards the background's mean (0: as in the plain world, 1: the
@@ -171,7 +176,8 @@ def toy_world(n: int, seed: int = 0, variant: str | None = None):
             pulled towards the background they cover (``HARD_BLEND``), on clutter
             of similar colour (``HARD_CLUTTER``), partly covered by up to
             ``HARD_OCCLUDERS`` leaves in front; the mask holds only the object's
-            visible pixels.
+            visible pixels; or ``"pose"``: ``POSE_CLASS`` objects (crescents) are never
+            tilted or mirrored, so they always open to the right.
 
     Returns:
         images: (n, 3, 64, 64) float32 in [0, 1]; labels: (n,) int64 class
@@ -204,6 +210,8 @@ def toy_world(n: int, seed: int = 0, variant: str | None = None):
             cy, cx = rng.uniform(lo, hi, 2)
         angle = rng.uniform(-_MAX_TILT, _MAX_TILT)
         flip = rng.uniform() < 0.5
+        if variant == "pose" and labels[i] == POSE_CLASS:
+            angle, flip = 0.0, False
         dx, dy = (xx - cx) / radius, (cy - yy) / radius  # dy points up
         u = dx * np.cos(angle) + dy * np.sin(angle)
         v = -dx * np.sin(angle) + dy * np.cos(angle)

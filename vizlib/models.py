@@ -17,13 +17,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from . import _validate
 from .data import IMAGE_SIZE, TOY_CLASSES
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 MANIFEST = WEIGHTS_DIR / "manifest.json"
 
 #: The shipped course models: name -> toy-world variant it was trained on.
-COURSE_MODELS = {"course": None, "course-shortcut": "shortcut", "course-position": "position"}
+COURSE_MODELS = {"course": None, "course-shortcut": "shortcut", "course-position": "position",
+                 "course-pose": "pose"}
 #: torchvision ImageNet classifiers that ``load_model`` accepts.
 IMAGENET_MODELS = (
     "alexnet", "vgg11", "vgg16", "vgg19", "resnet18", "resnet50", "densenet121",
@@ -126,7 +128,7 @@ def load_model(name: str = "course", *, weights="default", device=None) -> nn.Mo
     """Load a model in eval mode.
 
     Args:
-        name: ``"course"``, ``"course-shortcut"``, ``"course-position"`` (shipped,
+        name: ``"course"``, ``"course-shortcut"``, ``"course-position"``, ``"course-pose"`` (shipped,
             offline) or a torchvision ImageNet name such as ``"alexnet"``,
             ``"vgg16"``, ``"resnet18"`` (see :func:`model_names`).
         weights: ``"default"`` for the trained weights (for ImageNet models,
@@ -187,16 +189,7 @@ def _stats(name: str, like: torch.Tensor):
 
 
 def _check_images(images, arg: str = "images") -> None:
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{arg} must be a torch.Tensor; got {type(images).__name__}")
-    if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"{arg} must have shape (N, 3, H, W); got {tuple(images.shape)}")
-    if not images.is_floating_point():
-        raise ValueError(f"{arg} must be floating point in [0, 1]; got dtype {images.dtype} (divide uint8 images by 255)")
-    if images.shape[0] == 0:
-        raise ValueError(f"{arg} must hold at least one image; got an empty batch")
-    if not torch.isfinite(images).all():
-        raise ValueError(f"{arg} must be finite; got NaN or infinite values")
+    _validate.image_batch(images, arg, channels=3, space="[0, 1]", then="")
 
 
 def normalize(images: torch.Tensor, name: str = "course") -> torch.Tensor:
