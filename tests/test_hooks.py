@@ -3,6 +3,7 @@ import torch
 from torch import nn
 
 from vizlib import hooks
+from vizlib.hooks import hook_count
 from vizlib.models import CourseNet
 
 
@@ -53,3 +54,72 @@ def test_get_module_by_name_or_module_and_errors():
 def test_model_device_comes_from_the_parameters():
     assert hooks.model_device(CourseNet()) == torch.device("cpu")
     assert hooks.model_device(nn.ReLU()) == torch.device("cpu")
+
+
+# --------------------------------------------------------------------------- the one recorder
+class _Shared(torch.nn.Module):
+    """One ReLU module applied twice per pass, then a layer that must not run when stopped."""
+
+    def __init__(self):
+        super().__init__()
+        self.relu, self.fc = torch.nn.ReLU(), torch.nn.Linear(4, 2)
+        self.fc_calls = 0
+
+    def forward(self, x):
+        h = self.relu(self.relu(x) - 1.0)
+        self.fc_calls += 1
+        return self.fc(h)
+
+
+def test_record_keeps_the_first_or_the_last_call_of_a_reused_module():
+    from vizlib.hooks import record
+
+    m, x = _Shared(), torch.tensor([[3.0, -2.0, 0.5, 2.0]])
+    with record(m, "relu", call="first") as first:
+        m(x)
+    with record(m, "relu", call="last") as last:
+        m(x)
+    torch.testing.assert_close(first["relu"], torch.tensor([[3.0, 0.0, 0.5, 2.0]]))
+    torch.testing.assert_close(last["relu"], torch.tensor([[2.0, 0.0, 0.0, 1.0]]))
+    assert hook_count(m) == 0
+
+
+def test_record_stop_ends_the_pass_after_the_first_call_and_run_forward_returns_none():
+    from vizlib.hooks import record, run_forward
+
+    m, x = _Shared(), torch.ones(1, 4)
+    with record(m, "relu", call="first", stop=True) as out:
+        assert run_forward(m, x) is None
+    assert m.fc_calls == 0 and "relu" in out
+    with pytest.raises(ValueError, match="stop=True needs call='first'"):
+        with record(m, "relu", call="last", stop=True):
+            pass
+    with pytest.raises(ValueError, match="call must be one of"):
+        with record(m, "relu", call="middle"):
+            pass
+    assert hook_count(m) == 0
+
+
+def test_record_detach_false_keeps_the_stored_output_on_the_path_to_the_logits():
+    from vizlib.hooks import record
+
+    m = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.ReLU(inplace=True), torch.nn.Linear(3, 1))
+    x = torch.tensor([[1.0, -1.0, 2.0]])
+    with record(m, "0", call="last", detach=False) as out:
+        y = m(x)
+    (g,) = torch.autograd.grad(y.sum(), out["0"])
+    # d y / d (pre-ReLU output) = w2 where the ReLU is on, computed by hand
+    pre = m[0](x)
+    torch.testing.assert_close(g, m[2].weight * (pre > 0))
+    # the in-place ReLU downstream changed a clone, not the stored pre-ReLU values
+    torch.testing.assert_close(out["0"].detach(), pre.detach())
+
+
+def test_record_removes_its_hooks_when_the_body_raises():
+    from vizlib.hooks import record
+
+    m = _Shared()
+    with pytest.raises(RuntimeError, match="boom"):
+        with record(m, ["relu", "fc"], call="first"):
+            raise RuntimeError("boom")
+    assert hook_count(m) == 0

@@ -13,6 +13,7 @@ import torch
 from scipy import ndimage
 from torch import nn
 
+import vizlib
 from vizlib import synthesis as S
 from vizlib.hooks import hook_count
 from vizlib.models import CourseNet
@@ -391,10 +392,14 @@ def test_channel_model_stopping_early_matches_a_full_forward_pass(make, layer, s
     ref = S.render(model, full, start, steps=4, lr=0.5, transform=S.jitter(1),
                    regularisers=[S.blur_every(4, 0.6)], seed=0, progress=False)
     torch.testing.assert_close(out.image, ref.image)
-    if layer == "relu":  # the second (last) call counts, as in a full forward pass
+    if layer == "relu":
+        # the first call counts, as in activations.get_activations (before issue 17 channel_model
+        # maximised the last call's output, a different tensor than get_activations returned)
         with torch.no_grad():
-            last = model.relu(model.conv2(model.relu(model.conv1(out.image))))
-        assert out.history["activation"][-1] == pytest.approx(last[0, 1].mean().item(), rel=1e-5)
+            first = model.relu(model.conv1(out.image))
+        assert out.history["activation"][-1] == pytest.approx(first[0, 1].mean().item(), rel=1e-5)
+        acts = vizlib.activations.get_activations(model, out.image, "relu")["relu"]
+        assert out.history["activation"][-1] == pytest.approx(acts[0, 1].mean().item(), rel=1e-5)
 
 
 def test_diverging_ascent_raises_instead_of_returning_nan():

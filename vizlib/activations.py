@@ -29,7 +29,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import _validate
-from .hooks import check_model, get_module, running
+from .hooks import check_model, get_module, record, resolve_layers, run_forward, running
 from .hooks import layer_names as _leaf_names
 
 __all__ = [
@@ -49,68 +49,10 @@ def _check_input(x, model: nn.Module, arg: str = "x", *, space: str = "the model
     _validate.image_batch(x, arg, model=model, space=space, then=then)
 
 
-def _resolve(model: nn.Module, layers) -> list[tuple[str, nn.Module]]:
-    """(name, module) pairs for a layer name, a module, or a sequence of them (duplicates dropped)."""
-    if isinstance(layers, (str, nn.Module)):
-        layers = [layers]
-    elif not isinstance(layers, (list, tuple)):
-        raise TypeError(f"layers must be a layer name, an nn.Module or a list of them; got {type(layers).__name__}")
-    if len(layers) == 0:
-        raise ValueError("layers must name at least one layer; got an empty list")
-    names = {id(m): n for n, m in reversed(list(model.named_modules()))}  # first name of each module
-    out: dict[str, nn.Module] = {}
-    for layer in layers:
-        module = get_module(model, layer)
-        name = layer if isinstance(layer, str) else names[id(module)]
-        if module is model or name == "":
-            raise ValueError("layers must be submodules of the model, not the model itself")
-        out.setdefault(name, module)
-    return list(out.items())
+_resolve = resolve_layers
 
 
 # ----------------------------------------------------------------------------- capture
-def _copy(output, detach: bool):
-    if isinstance(output, torch.Tensor):
-        return output.detach().clone() if detach else output.clone()
-    if isinstance(output, (tuple, list)):
-        return type(output)(_copy(o, detach) for o in output)
-    return output
-
-
-class _StopForward(Exception):
-    """Raised from a hook to end a forward pass once every wanted layer has fired."""
-
-
-@contextmanager
-def _recording(model: nn.Module, pairs, *, detach: bool, stop: bool):
-    """Hooks that store each layer's first output per forward pass into a dict (private)."""
-    store: dict = {}
-    seen: set = set()
-    handles = []
-
-    def reset(module, inputs):
-        seen.clear()
-
-    def make(name):
-        def hook(module, inputs, output):
-            if name in seen:
-                return
-            seen.add(name)
-            store[name] = _copy(output, detach)
-            if stop and len(seen) == len(pairs):
-                raise _StopForward
-        return hook
-
-    try:
-        handles.append(model.register_forward_pre_hook(reset))
-        for name, module in pairs:
-            handles.append(module.register_forward_hook(make(name)))
-        yield store
-    finally:
-        for h in handles:
-            h.remove()
-
-
 @contextmanager
 def capture(model: nn.Module, layers, *, detach: bool = True):
     """Record the outputs of ``layers`` during the forward passes run inside the block.
@@ -147,22 +89,20 @@ def capture(model: nn.Module, layers, *, detach: bool = True):
     check_model(model)
     if not isinstance(detach, bool):
         raise TypeError(f"detach must be a bool; got {type(detach).__name__}")
-    pairs = _resolve(model, layers)
-    with _recording(model, pairs, detach=detach, stop=False) as store:
+    with record(model, layers, call="first", detach=detach) as store:
         yield store
 
 
 def _forward_collect(model: nn.Module, x: torch.Tensor, pairs, *, detach: bool) -> dict:
-    """Run ``model(x)`` until every layer of ``pairs`` has fired; return their outputs (private)."""
-    with _recording(model, pairs, detach=detach, stop=True) as store:
-        try:
-            model(x)
-        except _StopForward:
-            pass
-        missing = [name for name, _ in pairs if name not in store]
-        if missing:
-            raise ValueError(f"layers {missing} were not called during the forward pass")
-        return {name: store[name] for name, _ in pairs}
+    """Run ``model(x)`` until every layer of ``pairs`` has fired (each module's first call);
+    return their outputs (private)."""
+    with record(model, [name for name, _ in pairs], call="first", stop=True, detach=detach) as store:
+        run_forward(model, x)
+        got = {name: store.get(name) for name, _ in pairs}
+    missing = [name for name, v in got.items() if v is None]
+    if missing:
+        raise ValueError(f"layers {missing} were not called during the forward pass")
+    return got
 
 
 def get_activations(model: nn.Module, x: torch.Tensor, layers, *, grad: bool = False) -> dict:

@@ -132,3 +132,117 @@ def first_conv(model: nn.Module, *, required: bool = True):
     if required:
         raise ValueError("model must have an nn.Conv2d layer; got none")
     return None
+
+
+# ----------------------------------------------------------------------------- recording layers
+class StopForward(Exception):
+    """Raised by :func:`record` (``stop=True``) to end a forward pass once every recorded layer
+    has its output; :func:`run_forward` catches it."""
+
+
+def resolve_layers(model: nn.Module, layers) -> list[tuple[str, nn.Module]]:
+    """(name, module) pairs for a layer name, a module, or a sequence of them (duplicates dropped;
+    a module given as an object gets its first dotted name in ``model.named_modules()``)."""
+    if isinstance(layers, (str, nn.Module)):
+        layers = [layers]
+    elif not isinstance(layers, (list, tuple)):
+        raise TypeError(f"layers must be a layer name, an nn.Module or a list of them; got {type(layers).__name__}")
+    if len(layers) == 0:
+        raise ValueError("layers must name at least one layer; got an empty list")
+    names = {id(m): n for n, m in reversed(list(model.named_modules()))}  # first name of each module
+    out: dict[str, nn.Module] = {}
+    for layer in layers:
+        module = get_module(model, layer)
+        name = layer if isinstance(layer, str) else names[id(module)]
+        if module is model or name == "":
+            raise ValueError("layers must be submodules of the model, not the model itself")
+        out.setdefault(name, module)
+    return list(out.items())
+
+
+def _copy(output, detach: bool):
+    if isinstance(output, torch.Tensor):
+        return output.detach().clone() if detach else output.clone()
+    if isinstance(output, (tuple, list)):
+        return type(output)(_copy(o, detach) for o in output)
+    return output
+
+
+CALLS = ("first", "last")
+
+
+@contextmanager
+def record(model: nn.Module, layers, *, call: str, stop: bool = False, detach: bool = True):
+    """Record the outputs of ``layers`` during the forward passes run inside the block: the one
+    recorder of ``vizlib`` (activations, attribution, synthesis and style use it).
+
+    Args:
+        model: any ``nn.Module``.
+        layers: a layer name, a module of ``model``, or a list of them (:func:`resolve_layers`).
+        call: which call of a module applied several times in one forward pass is kept (the shared
+            ``relu`` of a torchvision ResNet block): ``"first"`` or ``"last"``. Required, so that
+            the choice is visible where the recorder is used.
+        stop: raise :class:`StopForward` as soon as every layer has its first call's output, so
+            deeper layers never run (only with ``call="first"``; use :func:`run_forward`).
+        detach: True stores ``output.detach().clone()``; False stores the output itself, in the
+            autograd graph, and hands the rest of the network a clone, so that the stored tensor
+            lies on the path to the logits (gradients to it exist) and no in-place operation
+            downstream can change it.
+
+    Yields:
+        dict ``{name: output}``, emptied at the start of each forward pass of ``model``. A layer
+        the forward pass never reaches is missing from it. Hooks are removed when the block
+        ends, also after an exception.
+
+    Example:
+        >>> with record(model, ["features.conv1", "features.relu1"], call="first") as out:
+        ...     logits = model(x)
+        >>> out["features.conv1"].shape
+        torch.Size([8, 32, 32, 32])
+    """
+    check_model(model)
+    if call not in CALLS:
+        raise ValueError(f"call must be one of {CALLS}; got {call!r}")
+    if not isinstance(stop, bool):
+        raise TypeError(f"stop must be a bool; got {type(stop).__name__}")
+    if not isinstance(detach, bool):
+        raise TypeError(f"detach must be a bool; got {type(detach).__name__}")
+    if stop and call != "first":
+        raise ValueError("stop=True needs call='first': the last call is known only at the end of the pass")
+    pairs = resolve_layers(model, layers)
+    store: dict = {}
+    handles = []
+
+    def reset(module, inputs):
+        store.clear()
+
+    def make(name):
+        def hook(module, inputs, output):
+            if call == "first" and name in store:
+                return None
+            if detach:
+                store[name] = _copy(output, True)
+                passed = None
+            else:
+                store[name], passed = output, _copy(output, False)
+            if stop and len(store) == len(pairs):
+                raise StopForward
+            return passed
+        return hook
+
+    try:
+        handles.append(model.register_forward_pre_hook(reset))
+        for name, module in pairs:
+            handles.append(module.register_forward_hook(make(name)))
+        yield store
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def run_forward(model: nn.Module, x):
+    """``model(x)``, or None when a :func:`record` with ``stop=True`` ended the pass early."""
+    try:
+        return model(x)
+    except StopForward:
+        return None

@@ -41,7 +41,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .hooks import check_model, first_conv, forward_hooks, get_module, model_device, running
+from .hooks import check_model, first_conv, get_module, model_device, run_forward, running
+from .hooks import record as record_layers
 
 #: Keyword arguments of :func:`class_model` / :func:`channel_model` that switch every
 #: regulariser off: plain gradient ascent on the score, as in Simonyan et al. (2014).
@@ -303,10 +304,6 @@ def contribution_clipping(fraction: float) -> Callable:
 
 
 # ----------------------------------------------------------------------------- the loop
-class _StopForward(Exception):
-    """Raised by a hook to end a forward pass once the objective's layers have run."""
-
-
 def _check_positive_int(value, arg):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{arg} must be an int; got {type(value).__name__}")
@@ -379,23 +376,18 @@ def render(model: nn.Module, objective: Objective, image: torch.Tensor, *, steps
     img = image.detach().to(device=device, dtype=dtype).clone()
     gen = torch.Generator().manual_seed(seed)
     acts: dict = {}
-    calls = {layer: 0 for layer in layers}
-    stop = [False]  # set after the first forward pass: may later passes stop early?
+    # the first call of a module used several times in one pass counts, as in get_activations;
+    # after the first step a pass may stop once the objective's layers have run
+    may_stop = bool(layers) and not objective.uses_logits
 
-    def keep(name):
-        def hook(module, inputs, output):
-            acts[name] = output
-            calls[name] += 1
-            if stop[0] and len(acts) == len(layers):
-                raise _StopForward
-        return hook
-
-    def forward(x):
+    def forward(x, stop: bool):
         acts.clear()
-        try:
+        if not layers:
             return model(x)
-        except _StopForward:
-            return None
+        with record_layers(model, layers, call="first", stop=stop, detach=False) as out:
+            logits = run_forward(model, x)
+        acts.update(out)
+        return logits
 
     def lookup(x, logits):
         def T(name):
@@ -415,17 +407,12 @@ def render(model: nn.Module, objective: Objective, image: torch.Tensor, *, steps
         for key, value in record(lookup(x, logits)).items():
             history.setdefault(key, []).append(float(value))
 
-    with running(model), \
-            forward_hooks(model, {layer: keep(layer) for layer in layers}):
+    with running(model):
         bar = tqdm(range(steps), desc=desc, disable=not progress, leave=True)
         for step in bar:
             img.requires_grad_(True)
             x = transform(img, gen) if transform is not None else img
-            logits = forward(x)
-            if step == 0:
-                # later passes may stop early only when every layer ran exactly once (a shared
-                # module, such as ResNet's ReLU, runs several times and its last output counts)
-                stop[0] = bool(layers) and not objective.uses_logits and all(n == 1 for n in calls.values())
+            logits = forward(x, stop=may_stop and step > 0)
             value = objective(lookup(img, logits))  # validates target / channel before any update
             with torch.no_grad():
                 measure(img, logits)
@@ -444,7 +431,7 @@ def render(model: nn.Module, objective: Objective, image: torch.Tensor, *, steps
                                              f"lower lr (got {lr:g})")
         bar.close()
         with torch.no_grad():
-            measure(img, forward(img))
+            measure(img, forward(img, stop=may_stop))
     return Synthesis(img.detach(), {k: np.asarray(v) for k, v in history.items()})
 
 

@@ -9,7 +9,7 @@ from torch import nn
 from .. import hooks
 from ._common import _check_logits, _check_model, _check_range, _check_x, _leaf
 from .gradients import _prepare, guided_backprop
-from .units import _capture
+from .units import _layer_output
 
 
 def default_cam_layer(model: nn.Module, x: torch.Tensor) -> str:
@@ -57,12 +57,10 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target, *, layer=None) -> torch.
     hooks.get_module(model, layer)
     with hooks.running(model):
         xi = _leaf(x)
-        ctx, store = _capture(model, layer, stop=False)
-        with ctx:
+        # the last call of the layer: for a module applied several times, the one nearest the output
+        with hooks.record(model, layer, call="last", detach=False) as store:
             logits = model(xi)
-        if "out" not in store:
-            raise ValueError(f"layer {layer!r} was not used in the model's forward pass")
-        a = store.pop("out")
+        a = _layer_output(store, layer)
         if a.ndim != 4:
             raise ValueError(f"layer must output a feature map (N, K, h, w); {layer!r} gives {tuple(a.shape)}")
         k = _check_logits(logits, len(xi))

@@ -11,27 +11,14 @@ from ._common import _check_model, _check_x, _leaf
 from .rules import _check_rule, _relu_rule
 
 
-class _Stop(Exception):
-    """Raised by a hook to end a forward pass early (never escapes this module)."""
-
-
-def _capture(model, layer, *, stop: bool):
-    """A forward hook on ``layer`` that stores its (last) output and optionally stops the forward.
-
-    The stored tensor is the layer's own output; the rest of the network gets a clone,
-    so in-place operations downstream cannot change it.
-    """
-    store = {}
-
-    def hook(module, inputs, output):
-        if not isinstance(output, torch.Tensor):
-            raise TypeError(f"layer must output a tensor; {type(module).__name__} returned {type(output).__name__}")
-        store["out"] = output
-        if stop:
-            raise _Stop
-        return output.clone()
-
-    return hooks.forward_hooks(model, {layer: hook}), store
+def _layer_output(store: dict, layer) -> torch.Tensor:
+    """The recorded output of ``layer`` (the only layer of a :func:`vizlib.hooks.record`)."""
+    if not store:
+        raise ValueError(f"layer {layer!r} was not used in the model's forward pass")
+    (out,) = store.values()
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"layer must output a tensor; {layer!r} returned {type(out).__name__}")
+    return out
 
 
 def project_unit(model: nn.Module, x: torch.Tensor, layer, channel: int, *, position=None,
@@ -66,15 +53,10 @@ def project_unit(model: nn.Module, x: torch.Tensor, layer, channel: int, *, posi
         raise TypeError(f"channel must be an int; got {type(channel).__name__}")
     with hooks.running(model):
         xi = _leaf(x)
-        ctx, store = _capture(model, layer, stop=True)
-        with ctx, _relu_rule(rule):
-            try:
-                model(xi)
-            except _Stop:
-                pass
-        if "out" not in store:
-            raise ValueError(f"layer {layer!r} was not used in the model's forward pass")
-        a = store.pop("out")
+        # the first call of the layer; the pass stops there
+        with hooks.record(model, layer, call="first", stop=True, detach=False) as store, _relu_rule(rule):
+            hooks.run_forward(model, xi)
+        a = _layer_output(store, layer)
         if a.ndim != 4:
             raise ValueError(f"layer must output a feature map (N, K, h, w); {layer!r} gives {tuple(a.shape)}")
         n, k, h, w = a.shape
