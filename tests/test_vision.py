@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+import vizlib
 from vizlib import vision
 
 
@@ -140,3 +141,83 @@ def test_c1_pooling_helps_with_deformed_patterns():
     acc = {pool: (vision.Neocognitron(protos, pool=pool)(x).argmax(1) == labels).float().mean().item()
            for pool in (1, 2)}
     assert acc[2] > acc[1]
+
+
+# --------------------------------------------------------------------------- place in a CNN
+def _toy_object():
+    image = torch.rand(3, 16, 16, generator=torch.Generator().manual_seed(0))
+    mask = torch.zeros(16, 16, dtype=torch.bool)
+    mask[4:7, 5:9] = True
+    return image, mask
+
+
+def test_move_object_literal_and_leaves_inputs_alone():
+    image, mask = _toy_object()
+    before = image.clone()
+    out = vision.move_object(image, mask, (2, -3), background=0.25)
+    assert torch.equal(image, before)
+    colour = image[:, 4:7, 5:9].mean((1, 2))  # mean colour of the 3 x 4 object, by hand
+    expected = torch.full((3, 16, 16), 0.25)
+    expected[:, 6:9, 2:6] = colour[:, None, None]
+    torch.testing.assert_close(out, expected)
+
+
+def test_move_object_rejects_leaving_the_frame_and_bad_shifts():
+    image, mask = _toy_object()
+    with pytest.raises(ValueError, match="inside the image"):
+        vision.move_object(image, mask, (0, 8))  # columns 5-8 would reach 16
+    with pytest.raises(ValueError, match="shift must be a pair of ints"):
+        vision.move_object(image, mask, (0, 1.5))
+    with pytest.raises(ValueError, match="mask must be a bool"):
+        vision.move_object(image, mask.float(), (0, 1))
+
+
+def test_shifted_map_correlation_integer_shift_is_one_and_unshifted_is_lower():
+    a = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    b = torch.zeros_like(a)
+    b[..., :, 2:] = a[..., :, :-2]  # moved two cells right; the first two columns are new
+    b[..., :, :2] = torch.rand(2, 3, 8, 2, generator=torch.Generator().manual_seed(2))
+    np.testing.assert_allclose(vision.shifted_map_correlation(a, b, (0, 2)).numpy(), [1.0, 1.0], atol=1e-6)
+    assert (vision.shifted_map_correlation(a, b, (0, 0)) < 0.5).all()
+
+
+def test_shifted_map_correlation_fractional_shift_interpolates_literal():
+    # one row, a ramp: moved by half a cell, the interpolated copy of a ramp is still a ramp
+    a = torch.tensor([[[[0.0, 1.0, 4.0, 9.0, 16.0]]]])
+    half = (a[..., 1:] + a[..., :-1]) / 2  # a moved by 0.5 cells, on columns 1..4
+    b = torch.zeros_like(a)
+    b[..., 1:] = half
+    got = vision.shifted_map_correlation(a, b, (0, 0.5)).item()
+    assert got == pytest.approx(1.0, abs=1e-6)
+    # moved by a whole cell instead, the copy no longer matches: numpy's Pearson on columns 1..4
+    expected = np.corrcoef(a[0, 0, 0, :-1].numpy(), half[0, 0, 0].numpy())[0, 1]
+    assert vision.shifted_map_correlation(a, b, (0, 1)).item() == pytest.approx(expected, abs=1e-6)
+
+
+def test_shifted_map_correlation_no_overlap_is_nan_and_bad_shapes_raise():
+    a = torch.rand(1, 1, 4, 4)
+    assert torch.isnan(vision.shifted_map_correlation(a, a, (0, 4))).all()
+    with pytest.raises(ValueError, match="maps_moved must have the shape"):
+        vision.shifted_map_correlation(a, torch.rand(1, 1, 4, 5), (0, 1))
+    with pytest.raises(ValueError, match="maps must be a tensor"):
+        vision.shifted_map_correlation(a[0], a[0], (0, 1))
+
+
+def test_shift_equivariance_on_a_conv_net_and_flags_restored():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                              torch.nn.Flatten(), torch.nn.Linear(4 * 8 * 8, 3))
+    net.train()
+    x = torch.zeros(1, 1, 16, 16)
+    x[0, 0, 5:9, 3:6] = 1.0
+    x_moved = torch.roll(x, 4, dims=3)  # the object stays inside: the zero background is rolled
+    r = vision.shift_equivariance(net, x, x_moved, (0, 4), ["0", "2", "4"])
+    assert net.training and all(p.requires_grad for p in net.parameters())
+    assert vizlib.hooks.hook_count(net) == 0
+    assert r["0"]["jump"] == 1 and r["0"]["cells"] == (0.0, 4.0)
+    assert r["0"]["moved"].item() == pytest.approx(1.0, abs=1e-5)  # zero padding = zero background
+    assert r["2"]["jump"] == 2 and r["2"]["moved"].item() == pytest.approx(1.0, abs=1e-5)
+    assert r["0"]["still"].item() < 0.9
+    assert r["4"]["cells"] is None and torch.isnan(r["4"]["moved"]).all()
+    with pytest.raises(ValueError, match="shift must be a pair of ints"):
+        vision.shift_equivariance(net, x, x_moved, (0, 4.0), ["0"])
