@@ -34,3 +34,15 @@ def toc_docnames(root: Path = ROOT) -> list[str]:
 def toc_notebooks(root: Path = ROOT) -> list[str]:
     """The documents of ``_toc.yml`` that are notebooks, as ``chapters/name.ipynb``, in reading order."""
     return [f"{n}.ipynb" for n in toc_docnames(root) if (root / f"{n}.ipynb").is_file()]
+
+
+def seminar_notebooks(root: Path = ROOT) -> list[str]:
+    """The notebooks that follow the seminar: the root (introduction) and every numbered part's
+    chapters, in reading order (appendices excluded)."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    names = [toc["root"]]
+    for part in toc.get("parts", []):
+        if part.get("numbered"):
+            names += [c["file"] for c in part.get("chapters", [])]
+    names = [re.sub(r"\.(ipynb|md)$", "", n) for n in names]
+    return [f"{n}.ipynb" for n in names if (root / f"{n}.ipynb").is_file()]

@@ -9,16 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from scripts.toc import toc_notebooks
+from scripts.toc import seminar_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = [ROOT / name for name in toc_notebooks()]
+CHAPTERS = [ROOT / name for name in seminar_notebooks()]  # the introduction and the numbered chapters
 TITLE = "What the seminar says, and what we measured"
 VERDICTS = ("Holds.", "Holds with a caveat.", "Does not hold here.", "Imprecise, corrected.")
 BOX = re.compile(r"^(`{3,}|:{3,})\{admonition\}[ \t]*(?P<title>[^\n]*)\n(?P<body>.*?)^\1[ \t]*$", re.M | re.S)
 ROLE = re.compile(r"\{(?:ref|numref)\}`(?:[^`<]*<)?(?P<label>[\w:-]+)>?`")
 LABEL = re.compile(r"^\((?P<label>[\w:-]+)\)=[ \t]*$", re.M)
 SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
+
+
+def test_the_seminar_chapters_are_the_introduction_and_the_numbered_parts():
+    names = [p.stem for p in CHAPTERS]
+    assert names[0] == "intro" and len(names) == 10 and "glossary" not in names
 
 
 def markdown(nb) -> list[str]:
