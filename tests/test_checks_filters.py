@@ -76,3 +76,74 @@ def test_checks_reject_non_callables():
     with pytest.raises(TypeError, match="fn must be a function"):
         checks.check_frequency_response(None)
     assert math.isfinite(checks.check_gabor(gabor_numpy))
+
+
+# --------------------------------------------------------------------------- check_gabor_fit
+def fit_by_grid(kernel, thetas, wavelengths, sigmas, *, degrees=False, plus_90=False, swap=False,
+                frequency=False, keep_mean=False, r2_about_zero=False, psi_sign=1, in_place=False,
+                lam_as_frequency=False):
+    """An independent grid fit (means removed instead of a constant column); switches make the mistakes."""
+    k = kernel if in_place else np.array(kernel, dtype=float)
+    if in_place:
+        k -= k.mean()
+    n = k.shape[0]
+    rows, cols = np.indices((n, n)) - (n - 1) / 2
+    x, y = (rows, cols) if swap else (cols, rows)
+    t = k.ravel() - (0 if keep_mean else k.mean())
+    best = (np.inf,)
+    for theta in thetas:
+        along = (x * math.cos(theta) + y * math.sin(theta)).ravel()
+        across = (y * math.cos(theta) - x * math.sin(theta)).ravel()
+        for lam in wavelengths:
+            arg = 2 * math.pi * along * lam if lam_as_frequency else 2 * math.pi * along / lam
+            for sigma in sigmas:
+                env = np.exp(-(along**2 + across**2) / (2 * sigma**2))
+                cols_ = [env * np.cos(arg), env * np.sin(arg)]
+                if not keep_mean:
+                    cols_ = [c - c.mean() for c in cols_]
+                design = np.column_stack(cols_)
+                coef, *_ = np.linalg.lstsq(design, t, rcond=None)
+                ss = float(((design @ coef - t) ** 2).sum())
+                if ss < best[0]:
+                    best = (ss, theta, lam, sigma, coef)
+    ss, theta, lam, sigma, (a, b) = best
+    if plus_90:
+        theta = (theta + math.pi / 2) % math.pi
+    total = float((kernel.ravel() ** 2).sum()) if r2_about_zero else float(((t - t.mean()) ** 2).sum())
+    params = dict(theta=math.degrees(theta) if degrees else theta, wavelength=1 / lam if frequency else lam,
+                  sigma=sigma, psi=math.atan2(-psi_sign * b, a), amplitude=math.hypot(a, b))
+    return params, 1 - ss / total
+
+
+def test_check_gabor_fit_passes_an_independent_grid_fit(capsys):
+    assert checks.check_gabor_fit(fit_by_grid) < 0.02
+    assert "PASS check_gabor_fit" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, named", [
+    (dict(degrees=True), "in degrees"),
+    (dict(plus_90=True), "off by 90°"),
+    (dict(swap=True), "x and y are swapped"),
+    (dict(frequency=True), "frequency 1/λ"),
+    (dict(keep_mean=True), "mean was not removed"),
+    (dict(r2_about_zero=True), "about the mean"),
+    (dict(psi_sign=-1), "psi has the wrong sign"),
+    (dict(in_place=True), "changed the kernel"),
+    (dict(lam_as_frequency=True), "treats the wavelength as a frequency"),
+])
+def test_check_gabor_fit_names_each_typical_mistake(wrong, named, capsys):
+    with pytest.raises(AssertionError, match="check_gabor_fit") as err:
+        checks.check_gabor_fit(lambda *a: fit_by_grid(*a, **wrong))
+    assert named in str(err.value)
+    assert "FAIL check_gabor_fit" in capsys.readouterr().out
+
+
+def test_check_gabor_fit_cases_are_on_the_grid_and_leave_the_grid_alone():
+    grid = checks.filters.GABOR_FIT_GRID
+    before = {k: np.array(v, copy=True) for k, v in grid.items()}
+    for size, theta, lam, sigma, *_ in checks.filters._FIT_CASES:
+        assert np.isclose(grid["thetas"], theta).any() and lam in grid["wavelengths"] and sigma in grid["sigmas"]
+    checks.check_gabor_fit(fit_by_grid)
+    assert all(np.array_equal(before[k], np.asarray(grid[k])) for k in grid)
+    with pytest.raises(TypeError, match="fn must be a function"):
+        checks.check_gabor_fit("fit")

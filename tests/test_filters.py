@@ -165,8 +165,37 @@ def test_pass_band_labels():
     assert filters.pass_band(filters.kernel("gaussian", 7, 1.5)) == "low-pass"
     assert filters.pass_band(filters.kernel("box", 5)) == "low-pass"
     assert filters.pass_band(filters.kernel("laplacian")) == "high-pass"
-    assert filters.pass_band(filters.kernel("sharpen")) == "high-pass"
+    assert filters.pass_band(filters.kernel("sharpen")) == "high-boost"
     assert filters.pass_band(filters.gabor_kernel(15, sigma=3.0, theta=0.3, wavelength=5.0)) == "band-pass"
+
+
+# kernels written out by hand; their gain at zero frequency is the sum of the weights
+SHARPEN = [[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]]        # sum 1, corner gain 9
+LAPLACIAN_LEAK = [[0.0, 1.0, 0.0], [1.0, -3.99, 1.0], [0.0, 1.0, 0.0]]   # sum 0.01, corner gain 7.99
+# unsharp masking: identity + (identity - 3x3 box), sum 1, gain 1 + 8/9 at the corner
+UNSHARP = [[-1 / 9, -1 / 9, -1 / 9], [-1 / 9, 2 - 1 / 9, -1 / 9], [-1 / 9, -1 / 9, -1 / 9]]
+
+
+@pytest.mark.parametrize("weights, expected", [
+    (SHARPEN, "high-boost"),
+    ([[-v for v in row] for row in SHARPEN], "high-boost"),   # gain -1 at zero frequency: |H(0)| = 1
+    (UNSHARP, "high-boost"),
+    (LAPLACIAN_LEAK, "high-pass"),                            # 0.01 at zero frequency: removes the mean
+])
+def test_pass_band_tells_high_boost_from_high_pass_by_the_gain_at_zero_frequency(weights, expected):
+    k = torch.tensor(weights)
+    assert abs(float(filters.frequency_response(k)[32, 32]) - abs(sum(map(sum, weights)))) < 1e-6
+    assert filters.pass_band(k) == expected
+
+
+def test_pass_band_of_a_colour_filter_sums_its_channels():
+    lap = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+    sharpen, unsharp = torch.tensor(SHARPEN), torch.tensor(UNSHARP)
+    # zero-frequency gain 1 + 0.5 + 1 = 2.5 against at most 9 + 4.5 + 17 / 9 < 25 at high frequencies
+    assert filters.pass_band(torch.stack([sharpen, 0.5 * sharpen, unsharp])) == "high-boost"
+    # zero-frequency gain 1 against 8 + 9 + 8 = 25 at the corner: below a tenth, high-pass
+    assert filters.pass_band(torch.stack([lap, sharpen, lap])) == "high-pass"
+    assert filters.pass_band(torch.stack([lap, -lap, 0.5 * lap])) == "high-pass"
 
 
 # --------------------------------------------------------------------------- Gabor fits

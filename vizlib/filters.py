@@ -293,15 +293,26 @@ def frequency_axis(size: int = 64) -> np.ndarray:
 
 
 def pass_band(kernel, size: int = 64) -> str:
-    """Classify a kernel as ``"low-pass"``, ``"band-pass"`` or ``"high-pass"``.
+    """Classify a kernel as ``"low-pass"``, ``"band-pass"``, ``"high-pass"`` or ``"high-boost"``.
 
-    From the radially averaged magnitude response over radial frequency 0..0.5
-    cycles/pixel: low-pass if it peaks in the lowest tenth of that range, high-pass if
-    in the top third, band-pass otherwise.
+    From the radially averaged magnitude response ``R`` over ten equal bins of radial
+    frequency 0..0.5 cycles/pixel (a (C, k, k) kernel: the sum of its channels' magnitude
+    responses):
+
+    - low-pass if ``R`` peaks in the lowest bin;
+    - band-pass if it peaks in bins 2 to 7 (0.05 to 0.35 cycles/pixel);
+    - if it peaks in the top three bins (above 0.35 cycles/pixel), the gain rises towards
+      high frequencies, and the gain at zero frequency ``|H(0, 0)|`` (the sum of the
+      weights) decides: high-pass if it is below a tenth of the peak bin's mean gain (the
+      kernel removes the mean, as the Laplacian does), high-boost otherwise (it keeps the
+      mean and amplifies fine detail, as the sharpening kernel, the identity minus the
+      Laplacian, with gain 1 at zero frequency and 9 at the corner).
 
     Example:
         >>> pass_band(kernel("gaussian", 7, 1.5)), pass_band(kernel("laplacian"))
         ('low-pass', 'high-pass')
+        >>> pass_band(kernel("sharpen"))
+        'high-boost'
     """
     H = frequency_response(kernel, size)
     if H.ndim == 3:
@@ -311,7 +322,12 @@ def pass_band(kernel, size: int = 64) -> str:
     edges = np.linspace(0, 0.5, 11)
     prof = [H[(rho >= a) & (rho < b + 1e-12 * (b == 0.5))].mean() for a, b in zip(edges[:-1], edges[1:])]
     peak = int(np.argmax(prof))
-    return "low-pass" if peak == 0 else ("high-pass" if peak >= 7 else "band-pass")
+    if peak == 0:
+        return "low-pass"
+    if peak < 7:
+        return "band-pass"
+    dc = H[size // 2, size // 2]
+    return "high-pass" if dc < 0.1 * prof[peak] else "high-boost"
 
 
 # --------------------------------------------------------------------------- natural-image patches
