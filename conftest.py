@@ -32,7 +32,9 @@ def _doctest_model():
 def _vizlib_doctest_namespace(request, doctest_namespace):
     """The names that the docstring examples of ``vizlib`` (``--doctest-modules``) may assume.
 
-    Each example also sees the globals of its own module (``capture``, ``gabor_kernel``, ``nn``).
+    Each example also sees the globals of its own module (``capture``, ``gabor_kernel``, ``nn``),
+    and an example in a subpackage's module (``vizlib.synthesis.render``) also the public names of
+    its package (``class_score``, ``to_display``), as a reader who imports the package would.
     Only doctest items get these names; for other tests this fixture does nothing (and loads nothing).
 
     - ``torch``, ``np`` (numpy), ``plt`` (matplotlib.pyplot, on the Agg backend), ``vizlib``.
@@ -60,6 +62,13 @@ def _vizlib_doctest_namespace(request, doctest_namespace):
     import vizlib
 
     images, labels, masks = vizlib.toy_world(8, seed=0)
+    import importlib
+
+    module = request.node.dtest.globs.get("__name__", "")
+    parts = module.split(".")
+    if len(parts) == 3 and parts[0] == "vizlib":  # vizlib.<package>.<module>
+        package = importlib.import_module(".".join(parts[:2]))
+        doctest_namespace.update({n: getattr(package, n) for n in getattr(package, "__all__", ())})
     doctest_namespace.update(
         torch=torch, np=np, plt=plt, vizlib=vizlib, model=request.getfixturevalue("_doctest_model"),
         images=images, labels=labels, masks=masks, x=vizlib.normalize(images),
