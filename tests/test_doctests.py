@@ -14,7 +14,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = sorted(p.stem for p in (ROOT / "vizlib").glob("*.py"))
+# every module file of the package, subpackages included, as a path relative to vizlib/
+FILES = sorted(p.relative_to(ROOT / "vizlib") for p in (ROOT / "vizlib").rglob("*.py"))
+MODULES = [".".join(f.with_suffix("").parts) for f in FILES]
+
+
+def import_name(name: str) -> str:
+    return "vizlib." + name.removesuffix("__init__").rstrip(".") if name != "__init__" else "vizlib"
+
+
+def path_of(name: str) -> Path:
+    return ROOT / "vizlib" / (name.replace(".", "/") + ".py")
 
 
 def prompt_lines(path: Path) -> int:
@@ -31,10 +41,12 @@ def test_pyproject_runs_vizlib_doctests():
 
 @pytest.mark.parametrize("name", MODULES)
 def test_every_prompt_line_of_a_module_is_a_doctest_example(name):
-    module = importlib.import_module("vizlib" if name == "__init__" else f"vizlib.{name}")
+    module = importlib.import_module(import_name(name))
     found = sum(len(test.examples) for test in doctest.DocTestFinder().find(module))
-    assert found == prompt_lines(ROOT / "vizlib" / f"{name}.py")
+    assert found == prompt_lines(path_of(name))
 
 
 def test_the_package_has_doctest_examples():
-    assert sum(prompt_lines(ROOT / "vizlib" / f"{name}.py") for name in MODULES) > 100
+    assert "synthesis.render" in MODULES and "attribution.__init__" in MODULES
+    assert import_name("attribution.__init__") == "vizlib.attribution"
+    assert sum(prompt_lines(path_of(name)) for name in MODULES) > 100

@@ -130,7 +130,7 @@ def first_conv(model: nn.Module, *, required: bool = True):
         if isinstance(module, nn.Conv2d):
             return name, module
     if required:
-        raise ValueError("model must have an nn.Conv2d layer; got none")
+        raise ValueError("model must have an nn.Conv2d layer; got a model with no nn.Conv2d layer")
     return None
 
 
