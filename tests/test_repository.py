@@ -270,3 +270,18 @@ def test_set_repository_rewrites_every_copy_for_a_fork(tmp_path):
             first_code_cell(tmp_path / "chapters" / nb.name)
     check = subprocess.run([sys.executable, str(script), "--root", str(tmp_path), "--check"], capture_output=True)
     assert check.returncode == 0, check.stdout
+
+
+def test_contributing_maps_every_module_of_vizlib():
+    """CONTRIBUTING.md's "Where each method lives" names every module file of the package."""
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    section = text.split("## Where each method lives", 1)[1].split("\n## ", 1)[0]
+    missing = []
+    for path in sorted((ROOT / "vizlib").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if path.name in ("__init__.py", "_common.py"):
+            continue
+        if rel not in section and not (path.parent.name != "vizlib" and f"`{path.name}`" in section) \
+                and not (path.parent.name == "checks"):
+            missing.append(rel)
+    assert not missing, missing
