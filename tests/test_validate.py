@@ -133,3 +133,30 @@ def test_a_string_target_is_a_type_error_everywhere():
                  lambda: metrics.deletion_curve(MODEL, X, "cat", MAPS, progress=False)):
         with pytest.raises(TypeError, match="target must be an int or an"):
             call()
+
+
+NUMBER_CALLS = {
+    "synthesis.class_model lr": lambda v: vizlib.synthesis.class_model(MODEL, 1, steps=1, lr=v, progress=False),
+    "style.reconstruct lr": lambda v: style.reconstruct(MODEL, "features.conv1", X01[:1], steps=1, lr=v,
+                                                        progress=False),
+    "synthesis.class_model norm_clip": lambda v: vizlib.synthesis.class_model(
+        MODEL, 1, steps=1, norm_clip=v, progress=False),
+}
+
+
+@pytest.mark.parametrize("name", NUMBER_CALLS)
+def test_a_string_number_is_a_type_error_and_nan_a_value_error_everywhere(name):
+    with pytest.raises(TypeError, match="must be"):
+        NUMBER_CALLS[name]("0.1")
+    with pytest.raises(ValueError, match="must be"):
+        NUMBER_CALLS[name](float("nan"))
+
+
+def test_wrong_dtypes_in_segmentation_are_type_errors():
+    from vizlib import segmentation
+
+    image = X01[0].numpy()
+    with pytest.raises(TypeError, match="saliency_map must hold real numbers"):
+        segmentation.saliency_segmentation(np.zeros((64, 64), dtype=object), image)
+    with pytest.raises(TypeError, match="image must be floating point"):
+        segmentation.saliency_segmentation(MAPS[0].numpy(), (image * 255).astype(np.uint8))

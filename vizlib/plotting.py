@@ -79,9 +79,12 @@ def show_images(images, titles=None, ncols: int = 8, size: float | None = None, 
 def _limits(vmin, vmax):
     """Check a (vmin, vmax) pair given by a caller: each None or a finite number, vmin < vmax."""
     for name, v in (("vmin", vmin), ("vmax", vmax)):
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float, np.number))
-                              or not np.isfinite(v)):
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
             raise TypeError(f"{name} must be a finite number or None; got {v!r}")
+        if not np.isfinite(v):
+            raise ValueError(f"{name} must be a finite number or None; got {v!r}")
     if vmin is not None and vmax is not None and not vmin < vmax:
         raise ValueError(f"vmin must be smaller than vmax; got vmin={vmin!r}, vmax={vmax!r}")
     return vmin, vmax

@@ -30,7 +30,7 @@ def _map2d(value, arg: str) -> np.ndarray:
     if arr.shape[0] < 1 or arr.shape[1] < 1:
         raise ValueError(f"{arg} must not be empty; got shape {arr.shape}")
     if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"{arg} must hold real numbers; got dtype {arr.dtype}")
+        raise TypeError(f"{arg} must hold real numbers; got dtype {arr.dtype}")
     arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{arg} must be finite; got NaN or infinite values")
@@ -44,7 +44,7 @@ def _image(value, shape, arg: str = "image") -> np.ndarray:
     if arr.shape[1:] != tuple(shape):
         raise ValueError(f"{arg} must have the map's height and width {tuple(shape)}; got {arr.shape[1:]}")
     if arr.dtype == bool or not np.issubdtype(arr.dtype, np.floating):
-        raise ValueError(f"{arg} must be floating point in [0, 1]; got dtype {arr.dtype}")
+        raise TypeError(f"{arg} must be floating point in [0, 1]; got dtype {arr.dtype}")
     arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)) or arr.min() < 0 or arr.max() > 1:
         raise ValueError(f"{arg} must lie in [0, 1] (the raw image, not the normalised model input)")
@@ -80,5 +80,5 @@ def _mask(value, shape, arg: str) -> np.ndarray:
     if arr.shape != tuple(shape):
         raise ValueError(f"{arg} must have shape {tuple(shape)}; got {arr.shape}")
     if arr.dtype != bool:
-        raise ValueError(f"{arg} must be a bool mask; got dtype {arr.dtype}")
+        raise TypeError(f"{arg} must be a bool mask; got dtype {arr.dtype}")
     return arr

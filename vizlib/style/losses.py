@@ -163,7 +163,9 @@ def _check_images(images, model, arg: str) -> torch.Tensor:
 
 
 def _check_number(value, arg: str, *, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{arg} must be a finite number; got {value!r}")
+    if not math.isfinite(value):
         raise ValueError(f"{arg} must be a finite number; got {value!r}")
     if value < 0 or (positive and value == 0):
         raise ValueError(f"{arg} must be {'> 0' if positive else '>= 0'}; got {value!r}")

@@ -29,6 +29,7 @@ def jitter(n: int) -> Callable:
 
     return t
 
+
 def compose(*transforms: Callable) -> Callable:
     """Apply transforms left to right: ``compose(jitter(4), jitter(2))``."""
     def t(image, gen):
@@ -38,18 +39,23 @@ def compose(*transforms: Callable) -> Callable:
 
     return t
 
+
 def _check_image4(image, arg="image") -> None:
     if not isinstance(image, torch.Tensor):
         raise TypeError(f"{arg} must be a torch.Tensor; got {type(image).__name__}")
     if image.ndim != 4:
         raise ValueError(f"{arg} must have shape (N, C, H, W); got {tuple(image.shape)}")
 
+
 def _check_fraction(value, arg: str):
     if value is None:
         return None
-    if not _is_number(value) or not 0 <= value < 1:
+    if not _is_number(value):
+        raise TypeError(f"{arg} must be None or a fraction in [0, 1); got {value!r}")
+    if not 0 <= value < 1:
         raise ValueError(f"{arg} must be None or a fraction in [0, 1); got {value!r}")
     return float(value) if value > 0 else None
+
 
 def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     """Blur each channel of ``image`` (N, C, H, W) with a Gaussian of std ``sigma`` pixels.
@@ -70,6 +76,7 @@ def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     out = F.conv2d(out, k.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
     return F.conv2d(out, k.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
 
+
 def _zero_lowest(image: torch.Tensor, score: torch.Tensor, fraction: float) -> torch.Tensor:
     """Zero the pixels (all channels) whose ``score`` (N, H, W) is among the lowest ``fraction``."""
     n = image.shape[0]
@@ -80,6 +87,7 @@ def _zero_lowest(image: torch.Tensor, score: torch.Tensor, fraction: float) -> t
     idx = flat.argsort(dim=1, stable=True)[:, :k]
     keep = torch.ones_like(flat, dtype=torch.bool).scatter_(1, idx, False)
     return image * keep.view(n, 1, *image.shape[-2:]).to(image.dtype)
+
 
 def clip_small_norm(image: torch.Tensor, fraction: float) -> torch.Tensor:
     """Zero the ``fraction`` of pixels with the smallest norm over channels (Yosinski et al.).
@@ -93,6 +101,7 @@ def clip_small_norm(image: torch.Tensor, fraction: float) -> torch.Tensor:
     if fraction is None:
         return image.clone()
     return _zero_lowest(image, image.pow(2).sum(1), fraction)  # same order as the norm
+
 
 def clip_small_contribution(image: torch.Tensor, grad: torch.Tensor, fraction: float) -> torch.Tensor:
     """Zero the ``fraction`` of pixels whose contribution ``|sum_c I * dS/dI|`` is smallest.
@@ -112,6 +121,7 @@ def clip_small_contribution(image: torch.Tensor, grad: torch.Tensor, fraction: f
         return image.clone()
     return _zero_lowest(image, (image * grad).sum(1).abs(), fraction)
 
+
 def blur_every(every: int, sigma: float) -> Callable:
     """A regulariser ``r(image, grad, step)`` that blurs after every ``every``-th step."""
     def r(image, grad, step):
@@ -119,9 +129,11 @@ def blur_every(every: int, sigma: float) -> Callable:
 
     return r
 
+
 def norm_clipping(fraction: float) -> Callable:
     """A regulariser ``r(image, grad, step)`` applying :func:`clip_small_norm` every step."""
     return lambda image, grad, step: clip_small_norm(image, fraction)
+
 
 def contribution_clipping(fraction: float) -> Callable:
     """A regulariser ``r(image, grad, step)`` applying :func:`clip_small_contribution` every step."""

@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from ..hooks import check_model, get_module, model_device, run_forward, running
 from ..hooks import record as record_layers
 
+
 #: Keyword arguments of :func:`class_model` / :func:`channel_model` that switch every
 #: regulariser off: plain gradient ascent on the score, as in Simonyan et al. (2014).
 from .objectives import Objective, Synthesis, _check_index, _is_number
@@ -27,10 +28,14 @@ def _check_positive_int(value, arg):
         raise ValueError(f"{arg} must be a positive int; got {value}")
     return int(value)
 
+
 def _check_lr(lr):
-    if not _is_number(lr) or not math.isfinite(lr) or lr <= 0:
+    if not _is_number(lr):
+        raise TypeError(f"lr must be a positive finite number; got {lr!r}")
+    if not math.isfinite(lr) or lr <= 0:
         raise ValueError(f"lr must be a positive finite number; got {lr!r}")
     return float(lr)
+
 
 def render(model: nn.Module, objective: Objective, image: torch.Tensor, *, steps: int, lr: float,
            transform: Callable | None = None, regularisers: Sequence[Callable] = (),
