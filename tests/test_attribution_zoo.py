@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import gc
-import os
 
 import pytest
 import torch
@@ -23,7 +21,7 @@ from torch import nn
 
 import vizlib
 from vizlib import attribution as A
-from vizlib.hooks import hook_count
+from tests.helpers import assert_no_growth, assert_unchanged, snapshot
 
 SIZES = {"alexnet": 64, "vgg11": 32, "resnet18": 32, "densenet121": 32, "squeezenet1_1": 64, "googlenet": 64,
          "mobilenet_v2": 32, "course": 64}
@@ -138,20 +136,6 @@ CALLS = {
 ZOO = ["course", "alexnet", "vgg11", "resnet18", "densenet121", "squeezenet1_1", "googlenet", "mobilenet_v2"]
 
 
-def snapshot(model):
-    return ([p.detach().clone() for p in model.parameters()], [b.detach().clone() for b in model.buffers()],
-            [m.training for m in model.modules()], [p.requires_grad for p in model.parameters()])
-
-
-def assert_same(model, before):
-    assert hook_count(model) == 0
-    assert all(torch.equal(a, b) for a, b in zip(before[0], model.parameters())), "parameters changed"
-    assert all(torch.equal(a, b) for a, b in zip(before[1], model.buffers())), "buffers changed"
-    assert before[2] == [m.training for m in model.modules()], "training flags changed"
-    assert before[3] == [p.requires_grad for p in model.parameters()], "requires_grad flags changed"
-    assert torch._C._len_torch_function_stack() == 0 and torch._C._len_torch_dispatch_stack() == 0
-
-
 def middle_module(model):
     leaves = [m for m in model.modules() if not any(True for _ in m.children())]
     return leaves[len(leaves) // 2]
@@ -161,15 +145,13 @@ def middle_module(model):
 def test_every_method_leaves_the_model_and_input_unchanged(name):
     model = zoo(name)
     x = inputs(name, 1)
-    x_before = x.clone()
-    before = snapshot(model)
+    before = snapshot(model, x)
     model.train()  # in training mode: evaluated in eval mode, flag restored
-    before_train = (before[0], before[1], [m.training for m in model.modules()], before[3])
+    before_train = snapshot(model, x)
     try:
         for method, call in CALLS.items():
             out = call(model, x, 3)
-            assert_same(model, before_train)
-            assert torch.equal(x, x_before) and x.grad is None, method
+            assert_unchanged(model, before_train, x)
             first = out[0] if isinstance(out, tuple) else out
             assert torch.isfinite(first).all(), method
             # an exception inside the call: a hook of the caller's raises halfway through the forward
@@ -182,11 +164,10 @@ def test_every_method_leaves_the_model_and_input_unchanged(name):
                     call(model, x, 3)
             finally:
                 handle.remove()
-            assert_same(model, before_train)
-            assert torch.equal(x, x_before) and x.grad is None, method
+            assert_unchanged(model, before_train, x)
     finally:
         model.eval()
-    assert_same(model, before)
+    assert_unchanged(model, before, x)
 
 
 @pytest.mark.parametrize("name", ["alexnet", "resnet18"])
@@ -195,40 +176,17 @@ def test_target_out_of_range_detected_after_forward_restores_state(name):
     before = snapshot(model)
     with pytest.raises(ValueError, match=r"\[0, 999\]"):
         A.guided_backprop(model, inputs(name, 1), 1000)
-    assert_same(model, before)
+    assert_unchanged(model, before)
 
 
 # --------------------------------------------------------------------------- memory
-
-
-def live_tensors() -> int:
-    gc.collect()
-    return sum(1 for o in gc.get_objects() if isinstance(o, torch.Tensor))
-
-
-def rss_mb() -> float:
-    psutil = pytest.importorskip("psutil")
-    return psutil.Process(os.getpid()).memory_info().rss / 2**20
-
-
-#: Tolerance on resident-memory growth over 100 calls. A retained autograd graph of the
-#: course model at 1x3x64x64 is about 0.5 MB per call, i.e. 50 MB over 100 calls; allocator
-#: noise is a few MB.
-RSS_TOLERANCE_MB = 20.0
 
 
 @pytest.mark.parametrize("method", list(CALLS))
 def test_hundred_calls_do_not_grow_memory(method):
     model = zoo("course")
     x = inputs("course", 1)
-    call = CALLS[method]
-    for _ in range(5):  # warm up caches and the allocator
-        call(model, x, 2)
-    tensors, rss = live_tensors(), rss_mb()
-    for _ in range(100):
-        call(model, x, 2)
-    assert live_tensors() - tensors <= 0, "tensors survive the calls"
-    assert rss_mb() - rss < RSS_TOLERANCE_MB
+    assert_no_growth(lambda: CALLS[method](model, x, 2))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -3,11 +3,10 @@ works inside the caller's ``torch.no_grad()`` and gives the same result as outsi
 context manager itself restores the model's flags and the caller's gradient mode.
 
 The reference for each helper is the same call made outside ``no_grad``, where the helpers
-have always worked; the calls are the side-effect test's table (tests/test_side_effects_zoo.py).
+have always worked; the calls are the shared method table (tests/helpers.py, also used by tests/test_side_effects_zoo.py).
 """
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +15,8 @@ import torch
 from torch import nn
 
 import vizlib
+from tests import helpers as zoo
 from vizlib import hooks, metrics, train
-
-_spec = importlib.util.spec_from_file_location(
-    "side_effects_zoo", Path(__file__).with_name("test_side_effects_zoo.py"))
-zoo = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(zoo)
 
 CALLS = dict(zoo.CALLS)
 CALLS["score_maps"] = lambda m, x, t: metrics.score_maps(
@@ -106,6 +101,17 @@ def test_accuracy_runs_a_model_in_training_mode_as_in_eval_mode():
 def test_no_vizlib_module_hand_rolls_the_model_session():
     """The eval/no-grad pattern is written once, in vizlib.hooks."""
     root = Path(vizlib.__file__).parent
-    offenders = [p.name for p in root.glob("*.py") if p.name != "hooks.py"
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py") if p.name != "hooks.py"
                  and ("preserved(model" in p.read_text() or "def _session" in p.read_text())]
     assert not offenders, f"modules that run the model without hooks.running: {offenders}"
+    assert len(list(root.rglob("*.py"))) > 40  # the subpackages are searched too
+
+
+def test_no_vizlib_module_registers_its_own_forward_hooks():
+    """Layers are recorded in one place, vizlib.hooks.record (the self-checks excepted: they
+    build small models of their own)."""
+    root = Path(vizlib.__file__).parent
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
+                 if p.name != "hooks.py" and p.parent.name != "checks"
+                 and ("register_forward_hook" in p.read_text() or "class _Stop" in p.read_text())]
+    assert not offenders, f"modules with their own forward hooks: {offenders}"

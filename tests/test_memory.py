@@ -1,16 +1,13 @@
 """Hardening (issue 10): 100 calls in a row of each activation helper do not grow memory
 (the attribution helpers are covered in test_attribution_zoo.py)."""
-import gc
-import os
 
-import psutil
 import pytest
 import torch
 
 import vizlib
+from tests.helpers import assert_no_growth
 from vizlib import activations
 
-RSS_TOLERANCE_MB = 20.0  # 100 leaked (8, 64, 16, 16) float maps would be 50 MB
 
 
 def _capture(model, x):
@@ -28,15 +25,6 @@ CALLS = {
 }
 
 
-def live_tensors():
-    gc.collect()
-    return sum(1 for o in gc.get_objects() if isinstance(o, torch.Tensor))
-
-
-def rss_mb():
-    return psutil.Process(os.getpid()).memory_info().rss / 2**20
-
-
 @pytest.fixture(scope="module")
 def model_and_x():
     model = vizlib.load_model("course", device="cpu")
@@ -47,13 +35,7 @@ def model_and_x():
 @pytest.mark.parametrize("method", list(CALLS))
 def test_hundred_calls_do_not_grow_memory(method, model_and_x):
     model, x = model_and_x
-    for _ in range(5):
-        CALLS[method](model, x)
-    tensors, rss = live_tensors(), rss_mb()
-    for _ in range(100):
-        CALLS[method](model, x)
-    assert live_tensors() - tensors <= 0, "tensors survive the calls"
-    assert rss_mb() - rss < RSS_TOLERANCE_MB
+    assert_no_growth(lambda: CALLS[method](model, x))
     assert vizlib.hooks.hook_count(model) == 0
 
 
