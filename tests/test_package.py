@@ -60,3 +60,10 @@ def test_every_checks_module_is_collected():
         defined = {n for n in vars(module) if n.startswith("check_") and callable(getattr(module, n))}
         assert set(module.__all__) == defined, (stem, defined ^ set(module.__all__))
         assert set(module.__all__) <= set(vizlib.checks.__all__)
+
+
+def test_no_module_of_vizlib_is_over_450_lines():
+    """One method family per file (issue 17: attribution.py had 924 lines, filters.py 831)."""
+    sizes = {str(p.relative_to(PKG)): len(p.read_text(encoding="utf-8").splitlines()) for p in PKG.rglob("*.py")}
+    assert len(sizes) > 40
+    assert {k: v for k, v in sizes.items() if v > 450} == {}
