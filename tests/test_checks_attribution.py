@@ -92,20 +92,29 @@ def test_relu_backward_check_rejects_non_callable():
 
 
 def make_occlusion(*, baseline=0.0, use_logits=False, transpose=False, window_delta=0, drop=False,
-                   cumulative=False, in_place=False):
+                   cumulative=False, in_place=False, last_missing=False, step=None, batch_softmax=False,
+                   one_channel=False, shift=0):
     def occ(model, image, target, window, stride):
         c, h, w = image.shape
-        rows = range(0, h - window + 1, stride)
-        cols = range(0, w - window + 1, stride)
+        s_ = stride if step is None else step(window, stride)
+        end = h - window + (0 if last_missing else 1)
+        rows = range(0, end, s_)
+        cols = range(0, w - window + (0 if last_missing else 1), s_)
         out = np.zeros((len(rows), len(cols)))
         work = image if in_place else image.clone()
         clean = torch.softmax(model(image[None]), 1)[0, target]
         for i, r in enumerate(rows):
             for j, q in enumerate(cols):
                 xo = work if (cumulative or in_place) else image.clone()
-                xo[:, r:r + window + window_delta, q:q + window + window_delta] = baseline
-                scores = model(xo[None])[0]
-                p = scores[target] if use_logits else torch.softmax(scores, 0)[target]
+                region = (slice(0, 1) if one_channel else slice(None),
+                          slice(r + shift, r + shift + window + window_delta),
+                          slice(q + shift, q + shift + window + window_delta))
+                xo[region] = baseline
+                scores = model(xo[None])
+                if use_logits:
+                    p = scores[0, target]
+                else:  # batch_softmax: the mistake of a softmax over the batch of one
+                    p = torch.softmax(scores, 0 if batch_softmax else 1)[0, target]
                 out[i, j] = float(clean - p) if drop else float(p)
         return out.T if transpose else out
 
@@ -117,12 +126,23 @@ def test_occlusion_check_passes_reference(capsys):
     assert "PASS check_occlusion_loop" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"baseline": 0.5}, {"use_logits": True}, {"transpose": True}, {"window_delta": -1}, {"drop": True},
-    {"cumulative": True},
-], ids=lambda k: next(iter(k)))
-def test_occlusion_check_fails_wrong_loops(kwargs, capsys):
-    with pytest.raises(AssertionError):
+@pytest.mark.parametrize("kwargs,fragment", [
+    ({"baseline": 0.5}, "mean colour is 0"),
+    ({"use_logits": True}, "logit"),
+    ({"transpose": True}, "rows and columns are swapped"),
+    ({"window_delta": -1}, "one pixel too small"),
+    ({"window_delta": 1}, "one pixel too large"),
+    ({"shift": 1}, "one pixel too far"),
+    ({"drop": True}, "drop"),
+    ({"cumulative": True}, "fresh copy"),
+    ({"last_missing": True}, "left out the last position"),
+    ({"step": lambda window, stride: 1}, "by 1 pixel"),
+    ({"step": lambda window, stride: window}, "by window pixels"),
+    ({"batch_softmax": True}, "over the batch"),
+    ({"one_channel": True}, "only the first channel"),
+], ids=lambda k: str(k) if isinstance(k, str) else next(iter(k)) + "=" + str(next(iter(k.values())))[:10])
+def test_occlusion_check_names_the_mistake(kwargs, fragment, capsys):
+    with pytest.raises(AssertionError, match=fragment):
         checks.check_occlusion_loop(make_occlusion(**kwargs))
     assert "FAIL check_occlusion_loop" in capsys.readouterr().out
 
@@ -131,3 +151,18 @@ def test_occlusion_check_fails_when_the_image_is_modified(capsys):
     with pytest.raises(AssertionError):
         checks.check_occlusion_loop(make_occlusion(in_place=True))
     assert "modified the image in place" in capsys.readouterr().out
+
+
+def test_occlusion_check_leaves_the_model_inputs_alone():
+    from vizlib.checks.occlusion import _occlusion_check_model
+
+    seen = []
+
+    def spy(model, image, target, window, stride):
+        seen.append(image.clone())
+        return make_occlusion()(model, image, target, window, stride)
+
+    checks.check_occlusion_loop(spy)
+    again = [torch.randn(3, 16, 16, generator=torch.Generator().manual_seed(s)) for s in (1, 2, 3, 4, 5)]
+    assert all(torch.equal(a, b) for a, b in zip(seen, again))
+    assert isinstance(_occlusion_check_model(), torch.nn.Module)
