@@ -26,6 +26,7 @@ def _first_conv_channels(model: nn.Module) -> int:
     found = first_conv(model, required=False)
     return found[1].in_channels if found else 3
 
+
 def _start_image(model, init, image_size, seed):
     from ..models import CourseNet, IMAGENET_SIZE
     from ..data import IMAGE_SIZE
@@ -52,6 +53,7 @@ def _start_image(model, init, image_size, seed):
         return 0.1 * torch.randn(shape, generator=gen)
     raise ValueError(f"init must be 'zeros', 'noise' or a tensor of shape {shape}; got {init!r}")
 
+
 def _regularisers(l2, blur_every_, blur_sigma, norm_clip, contrib_clip, jitter_):
     if not _is_number(l2) or not math.isfinite(l2) or l2 < 0:
         raise ValueError(f"l2 must be a number >= 0; got {l2!r}")
@@ -70,6 +72,7 @@ def _regularisers(l2, blur_every_, blur_sigma, norm_clip, contrib_clip, jitter_)
     if contrib_clip:
         regs.append(contribution_clipping(contrib_clip))
     return float(l2), regs, (jitter(n) if n else None)
+
 
 def _check_decay(lr, l2):
     if 2 * lr * l2 >= 1:
@@ -104,6 +107,7 @@ _DOC_REGULARISERS = """
         seed: seeds the noise and the jitter (the global RNG is not touched).
         progress: show a progress bar.
 """
+
 
 def class_model(model: nn.Module, target: int, *, steps: int = 100, lr: float = 20.0,
                 l2: float = 2e-3, blur_every: int | None = 4, blur_sigma: float = 0.6,
@@ -145,6 +149,7 @@ def class_model(model: nn.Module, target: int, *, steps: int = 100, lr: float = 
 
     return render(model, objective, start, steps=steps, lr=lr, transform=tr, regularisers=regs,
                   record=record, seed=seed, progress=progress, desc=f"class {target}")
+
 
 def channel_model(model: nn.Module, layer: str, channel: int, *, steps: int = 100, lr: float = 200.0,
                   l2: float = 1e-3, blur_every: int | None = 4, blur_sigma: float = 0.6,

@@ -20,6 +20,7 @@ def _as_batch(image, arg="image"):
         raise ValueError(f"{arg} must have shape (C, H, W) or (N, C, H, W); got {tuple(image.shape)}")
     return image, False
 
+
 def high_frequency_energy(image: torch.Tensor, cutoff: float = 0.25):
     """Fraction of an image's spectral energy above ``cutoff`` cycles per pixel.
 
@@ -48,6 +49,7 @@ def high_frequency_energy(image: torch.Tensor, cutoff: float = 0.25):
     frac = frac.float().cpu()
     return float(frac[0]) if single else frac
 
+
 def region_energy_fraction(image: torch.Tensor, region) -> torch.Tensor:
     """Fraction of the image's energy ``sum_c I^2`` inside ``region`` = (row0, row1, col0, col1).
 
@@ -73,6 +75,7 @@ def region_energy_fraction(image: torch.Tensor, region) -> torch.Tensor:
     frac = (inside / total.clamp_min(1e-300)).float().cpu()
     return float(frac[0]) if single else frac
 
+
 def correlations(image: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
     """Pearson correlation between one image (C, H, W) and each of ``images`` (N, C, H, W).
 
@@ -90,6 +93,7 @@ def correlations(image: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
     b = b - b.mean(1, keepdim=True)
     den = a.norm() * b.norm(dim=1)
     return ((b @ a) / den.clamp_min(1e-300)).float().cpu()
+
 
 def to_display(image: torch.Tensor, percentile: float = 99.0) -> torch.Tensor:
     """Map images in input space to [0, 1] for display: 0 -> grey 0.5, symmetric scaling.

@@ -15,6 +15,7 @@ import torch
 #: regulariser off: plain gradient ascent on the score, as in Simonyan et al. (2014).
 NO_REGULARISATION = dict(l2=0.0, blur_every=None, norm_clip=None, contrib_clip=None, jitter=0)
 
+
 class Synthesis(NamedTuple):
     """What :func:`render`, :func:`class_model` and :func:`channel_model` return.
 
@@ -33,8 +34,10 @@ class Synthesis(NamedTuple):
     image: torch.Tensor
     history: dict
 
+
 def _is_number(x) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
 
 class Objective:
     """A scalar to maximise, computed from a lookup ``T``.
@@ -88,6 +91,7 @@ class Objective:
     def __repr__(self) -> str:
         return f"Objective({self.name})"
 
+
 def _check_index(value, arg: str) -> int:
     if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point():
         value = int(value.item())
@@ -96,6 +100,7 @@ def _check_index(value, arg: str) -> int:
     if value < 0:
         raise ValueError(f"{arg} must be >= 0; got {value}")
     return int(value)
+
 
 def class_score(target: int) -> Objective:
     """The pre-softmax score (logit) of class ``target``, summed over the batch."""
@@ -110,6 +115,7 @@ def class_score(target: int) -> Objective:
         return logits[:, target].sum()
 
     return Objective(fn, f"score[{target}]")
+
 
 def channel(layer: str, index: int) -> Objective:
     """Mean activation of channel ``index`` of ``layer`` (over positions; summed over the batch)."""
@@ -127,6 +133,7 @@ def channel(layer: str, index: int) -> Objective:
     return Objective(fn, f"{layer}[{index}]", (layer,), uses_logits=False)
 
 _channel_objective = channel
+
 
 def squared_norm() -> Objective:
     """``||I||^2``, the squared L2 norm of the image being optimised."""
