@@ -65,3 +65,29 @@ def _real_result(name: str, got, hint: str):
 
 
 _attr_fail = _fail
+
+
+def small_cnn(seed: int, *, weight_scale: float, bias_scale: float = 0.1, head: str = "max",
+              frozen: bool = False):
+    """The small fixed CNN of the self-checks (3 -> 6 -> 8 channels, 5 classes), its weights drawn
+    from a private generator (the same on every call; the global RNG is left alone).
+
+    ``head="max"``: max pooling twice, for 16x16 images; ``head="avg"``: adaptive average pooling
+    to 2x2, for any image size. ``frozen``: parameters without ``requires_grad``."""
+    from torch import nn
+
+    gen = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):  # the layers' default initialisation draws from it
+        if head == "max":
+            tail = [nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 4 * 4, 5)]
+        else:
+            tail = [nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(8 * 2 * 2, 5)]
+        model = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(6, 8, 3, padding=1), nn.ReLU(), *tail)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * (weight_scale if p.ndim > 1 else bias_scale))
+    if frozen:
+        for p in model.parameters():
+            p.requires_grad_(False)
+    return model.eval()

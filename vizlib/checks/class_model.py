@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from ._common import _fail, compare
+from ._common import _fail, compare, small_cnn
 
 __all__ = ["check_class_model_step", "check_class_model_loop"]
 
@@ -96,20 +96,7 @@ _LOOP_CASES = (
 
 def _loop_check_model():
     """A small fixed CNN for 16x16 images with 5 classes (the same weights on every call)."""
-    from torch import nn
-
-    gen = torch.Generator().manual_seed(11)
-    with torch.random.fork_rng(devices=[]):  # the layers' default initialisation draws from it
-        model = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(6, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Flatten(), nn.Linear(8 * 4 * 4, 5))
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * (0.5 if p.ndim > 1 else 0.1))
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model.eval()
-
+    return small_cnn(11, weight_scale=0.5, bias_scale=0.1, head="max", frozen=True)
 
 def _clip(image, score, fraction):
     """Zero (on all channels) the int(fraction * H * W) pixels of lowest ``score`` (1, H, W)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._common import _fail, _real_result, compare
+from ._common import _fail, _real_result, compare, small_cnn
 
 
 __all__ = ["check_pointing_game", "check_deletion_curve"]
@@ -73,17 +73,7 @@ def check_pointing_game(fn) -> float:
 
 def _deletion_check_model():
     """A small fixed CNN (any image size, 5 classes), built the same way on every call."""
-    from torch import nn
-
-    gen = torch.Generator().manual_seed(5)
-    model = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                          nn.Conv2d(6, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2),
-                          nn.Flatten(), nn.Linear(8 * 2 * 2, 5))
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * (0.7 if p.ndim > 1 else 0.2))
-    return model.eval()
-
+    return small_cnn(5, weight_scale=0.7, bias_scale=0.2, head="avg")
 
 #: (height, width, n_steps, seed) of check_deletion_curve: non-square images; in the second
 #: case H * W / n_steps is not a whole number, so the pixel counts are rounded.

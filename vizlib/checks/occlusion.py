@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._common import compare, _as_array, _attr_fail
+from ._common import compare, _as_array, _attr_fail, small_cnn
 
 
 __all__ = ["check_occlusion_loop"]
@@ -12,17 +12,7 @@ __all__ = ["check_occlusion_loop"]
 
 def _occlusion_check_model():
     """A small fixed CNN for 16x16 images with 5 classes (built the same way on every call)."""
-    from torch import nn
-
-    gen = torch.Generator().manual_seed(7)
-    model = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                          nn.Conv2d(6, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                          nn.Flatten(), nn.Linear(8 * 4 * 4, 5))
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * (0.6 if p.ndim > 1 else 0.1))
-    return model.eval()
-
+    return small_cnn(7, weight_scale=0.6, bias_scale=0.1, head="max")
 
 #: (window, stride, target, image seed) cases of check_occlusion_loop; (16 - window) % stride == 0 in all.
 _OCCLUSION_CASES = ((4, 4, 0, 1), (6, 2, 3, 2), (3, 1, 1, 3), (16, 1, 4, 4), (8, 8, 2, 5))

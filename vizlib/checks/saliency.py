@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._common import _fail, _real_result, compare
+from ._common import _fail, _real_result, compare, small_cnn
 
 
 __all__ = ["check_saliency_reduction", "check_smoothgrad"]
@@ -63,17 +63,7 @@ def check_saliency_reduction(fn) -> float:
 
 def _smoothgrad_check_model():
     """A small fixed CNN (any image size, 5 classes), built the same way on every call."""
-    from torch import nn
-
-    gen = torch.Generator().manual_seed(11)
-    model = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                          nn.Conv2d(6, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2),
-                          nn.Flatten(), nn.Linear(8 * 2 * 2, 5))
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * (0.6 if p.ndim > 1 else 0.1))
-    return model.eval()
-
+    return small_cnn(11, weight_scale=0.6, bias_scale=0.1, head="avg")
 
 #: (n_samples, noise_level, image seed) of check_smoothgrad; the images of a case have
 #: different value ranges, so that each image's range and the batch's range differ.
