@@ -24,7 +24,7 @@ import pytest
 import yaml
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from scripts.toc import toc_docnames, toc_notebooks
+from scripts.toc import seminar_notebooks, toc_docnames, toc_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
@@ -274,3 +274,26 @@ def test_figures_equations_and_code_fit_the_page(visit, docname):
     assert not scaled, f"{docname}: figures scaled down: {scaled}"
     assert not cut, f"{docname}: equations wider than the column: {cut}"
     assert not scrolling, f"{docname}: code cells wider than the column, longest lines: {scrolling[:3]}"
+
+
+SEMINAR_PAGES = [name.removesuffix(".ipynb") for name in seminar_notebooks()]
+
+
+@pytest.mark.parametrize("docname", SEMINAR_PAGES)
+def test_seminar_box_renders_with_its_style_and_working_links(visit, docname):
+    """The "What the seminar says" box is on the page, styled by _assets/book.css (its frame
+    differs from a plain note's), and every {ref} in it resolves to an anchor of the same page."""
+    v = visit(f"{docname}.html")
+    box = v.page.locator("div.admonition.seminar")
+    assert box.count() == 1, f"{docname}: {box.count()} seminar boxes"
+    title = box.locator(".admonition-title").inner_text().strip()
+    assert title == "What the seminar says, and what we measured"
+    colour = box.evaluate("el => getComputedStyle(el).borderLeftColor")
+    assert colour == "rgb(74, 107, 138)", colour  # #4a6b8a
+    links = box.locator("a.reference.internal")
+    assert links.count() >= 2
+    for i in range(links.count()):
+        href = links.nth(i).get_attribute("href")
+        assert href.startswith("#"), f"{docname}: {href} leaves the page"
+        assert v.page.locator(f"[id='{href[1:]}']").count() == 1, f"{docname}: no anchor {href}"
+    assert v.external == [] and v.js_errors == []
