@@ -8,8 +8,7 @@ import torch
 from torch import nn
 
 from tests.helpers import CALLS, MODELS, get_model, x_norm
-from tests.helpers import assert_unchanged as _assert_unchanged
-from tests.helpers import snapshot as _snapshot
+from tests.helpers import assert_unchanged, snapshot
 from vizlib.attribution import UnsupportedActivationError
 
 class Exploding(nn.Module):
@@ -28,14 +27,6 @@ class Exploding(nn.Module):
 
 # These stop the forward pass at the layer they need, so an error after the model has run never happens.
 STOP_EARLY = {"project_unit", "get_activations", "top_activations", "channel_model", "reconstruct", "texture", "transfer"}
-
-
-def snapshot(model, x):
-    return _snapshot(model, x)
-
-
-def assert_unchanged(model, x, before):
-    _assert_unchanged(model, before, x)
 
 
 def _relu6_refusal(name, method, err):
@@ -60,7 +51,7 @@ def test_method_leaves_no_trace(name, method, training):
         except (UnsupportedActivationError, ValueError) as err:
             if not _relu6_refusal(name, method, err):
                 raise
-        assert_unchanged(model, x, before)
+        assert_unchanged(model, before, x)
     finally:
         model.eval()
         for p in model.parameters():
@@ -83,4 +74,4 @@ def test_method_leaves_no_trace_after_an_exception(name, method, when):
         assert when == "after" and method in STOP_EARLY, "the forward pass raised but the call did not"
     else:
         assert "boom" in str(raised) or _relu6_refusal(name, method, raised), repr(raised)
-    assert_unchanged(model, x, before)
+    assert_unchanged(model, before, x)
