@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import vizlib
+import vizlib.plotting
 from vizlib import _validate, activations, attribution, metrics, style
 
 MODEL = vizlib.load_model("course", device="cpu")
@@ -25,7 +26,7 @@ MAPS = torch.rand(2, 64, 64, generator=torch.Generator().manual_seed(0))
     (2.5, TypeError, r"n must be an int >= 1; got 2\.5"),
     (True, TypeError, "n must be an int >= 1; got True"),
     ("3", TypeError, "n must be an int >= 1; got '3'"),
-    (0, ValueError, "n must be an int >= 1; got 0"),
+    (0, ValueError, "n must be >= 1; got 0"),
 ])
 def test_integer_rejects(value, exc, fragment):
     with pytest.raises(exc, match=fragment):
@@ -141,6 +142,18 @@ NUMBER_CALLS = {
                                                         progress=False),
     "synthesis.class_model norm_clip": lambda v: vizlib.synthesis.class_model(
         MODEL, 1, steps=1, norm_clip=v, progress=False),
+    # these were ValueErrors for a wrong type, or private checks with their own wording, before
+    # their modules' checks moved into vizlib._validate
+    "filters.gabor_kernel sigma": lambda v: vizlib.filters.gabor_kernel(7, sigma=v, theta=0, wavelength=4),
+    "vision.SimpleCell theta": lambda v: vizlib.vision.SimpleCell(16, theta=v),
+    "segmentation.graph_cut resolution": lambda v: vizlib.segmentation.graph_cut(
+        np.zeros((1, 2)), np.zeros((1, 2)), np.ones((1, 1)), np.zeros((0, 2)), resolution=v),
+    "segmentation.threshold_segmentation quantile": lambda v: vizlib.segmentation.threshold_segmentation(
+        MAPS[0].numpy(), v),
+    "style.transfer layer weight": lambda v: style.transfer(
+        MODEL, X01[:1], X01[1:], content_layer="features.relu2", style_layers={"features.relu1": v}, steps=1,
+        progress=False),
+    "plotting.show_map vmax": lambda v: vizlib.plotting.show_map(MAPS[0], vmax=v),
 }
 
 
@@ -160,3 +173,26 @@ def test_wrong_dtypes_in_segmentation_are_type_errors():
         segmentation.saliency_segmentation(np.zeros((64, 64), dtype=object), image)
     with pytest.raises(TypeError, match="image must be floating point"):
         segmentation.saliency_segmentation(MAPS[0].numpy(), (image * 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("name, make", [
+    ("vision.SimpleCell stimuli", lambda: vizlib.vision.SimpleCell(16)(np.zeros((16, 16)))),
+    ("filters.fit_filters n_surrogates", lambda: vizlib.filters.fit_filters(
+        torch.zeros(1, 3, 5, 5), n_surrogates=2.5)),
+    ("data.toy_world n", lambda: vizlib.toy_world(2.0)),
+    ("segmentation.seed_masks map", lambda: vizlib.segmentation.seed_masks([[0.0, 1.0]])),
+])
+def test_a_wrong_type_is_a_type_error_in_every_module(name, make):
+    with pytest.raises(TypeError, match="must be"):
+        make()
+
+
+@pytest.mark.parametrize("call, fragment", [
+    (lambda: vizlib.toy_world(2, seed=-1), "seed must be >= 0; got -1"),
+    (lambda: vizlib.filters.fit_filters(torch.zeros(1, 3, 5, 5), n_surrogates=-1), "n_surrogates must be >= 0"),
+    (lambda: vizlib.segmentation.threshold_segmentation(MAPS[0].numpy(), 1.5),
+     "quantile must be strictly between 0 and 1; got 1.5"),
+])
+def test_a_bad_value_names_the_argument_and_the_bound(call, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        call()

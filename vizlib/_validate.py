@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
 import torch
 from torch import nn
 
 __all__ = [
-    "describe", "integer", "positive_int", "int_pair", "real", "tensor", "image_batch", "targets",
-    "target_range", "logits", "one_of",
+    "describe", "integer", "positive_int", "int_pair", "real", "optional_real", "fraction", "tensor",
+    "array", "image_batch", "targets", "target_range", "logits", "one_of",
 ]
 
 
@@ -40,7 +41,7 @@ def integer(value, arg: str, *, minimum: int | None = None) -> int:
         bound = f" >= {minimum}" if minimum is not None else ""
         raise TypeError(f"{arg} must be an int{bound}; got {describe(value)}")
     if minimum is not None and value < minimum:
-        raise ValueError(f"{arg} must be an int >= {minimum}; got {value}")
+        raise ValueError(f"{arg} must be >= {minimum}; got {value}")
     return int(value)
 
 
@@ -75,6 +76,36 @@ def real(value, arg: str, *, minimum: float | None = None, positive: bool = Fals
     if minimum is not None and v < minimum:
         raise ValueError(f"{arg} must be >= {minimum}; got {value!r}")
     return v
+
+
+def optional_real(value, arg: str) -> float | None:
+    """None, or a finite real number as a float (plot limits and other optional settings)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{arg} must be a finite number or None; got {describe(value)}")
+    if not math.isfinite(value):
+        raise ValueError(f"{arg} must be a finite number or None; got {value!r}")
+    return float(value)
+
+
+def fraction(value, arg: str) -> float:
+    """A real number strictly between 0 and 1 (a quantile, a share of pixels) as a float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{arg} must be a number in (0, 1); got {describe(value)}")
+    if not 0 < value < 1:
+        raise ValueError(f"{arg} must be strictly between 0 and 1; got {value!r}")
+    return float(value)
+
+
+def array(value, arg: str) -> np.ndarray:
+    """A NumPy array or a torch.Tensor as a NumPy array (a tensor is detached and moved to the
+    CPU; an array is returned as it is, not copied)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        return value
+    raise TypeError(f"{arg} must be a NumPy array or a torch.Tensor; got {describe(value)}")
 
 
 def tensor(value, arg: str, expected: str = "a torch.Tensor") -> torch.Tensor:

@@ -12,11 +12,12 @@ Example:
 """
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+
+from . import _validate
 
 TOY_CLASSES = ("circle", "square", "triangle", "star", "cross", "ring", "heart", "crescent")
 IMAGE_SIZE = 64
@@ -54,14 +55,8 @@ _GRID = np.mgrid[0:IMAGE_SIZE, 0:IMAGE_SIZE].astype(np.float32)
 
 
 def _check_n_seed(n, seed):
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"n must be an int; got {type(n).__name__}")
-    if n < 1:
-        raise ValueError(f"n must be >= 1; got {n}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int; got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0; got {seed}")
+    _validate.integer(n, "n", minimum=1)
+    _validate.integer(seed, "seed", minimum=0)
 
 
 def _shape_mask(cls: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -20,6 +20,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from . import _validate
+
 # The website's output column is 688 px wide at a 1280-px window; Matplotlib's inline figures
 # are 100 dpi, so a figure up to this many inches wide is shown unscaled and its text at the
 # size it was set in (never below 8 pt). Grids fit their panels into it by default.
@@ -78,13 +80,7 @@ def show_images(images, titles=None, ncols: int = 8, size: float | None = None, 
 
 def _limits(vmin, vmax):
     """Check a (vmin, vmax) pair given by a caller: each None or a finite number, vmin < vmax."""
-    for name, v in (("vmin", vmin), ("vmax", vmax)):
-        if v is None:
-            continue
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
-            raise TypeError(f"{name} must be a finite number or None; got {v!r}")
-        if not np.isfinite(v):
-            raise ValueError(f"{name} must be a finite number or None; got {v!r}")
+    vmin, vmax = _validate.optional_real(vmin, "vmin"), _validate.optional_real(vmax, "vmax")
     if vmin is not None and vmax is not None and not vmin < vmax:
         raise ValueError(f"vmin must be smaller than vmax; got vmin={vmin!r}, vmax={vmax!r}")
     return vmin, vmax

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 from .kernels import (
     KERNELS,
-    _check_positive,
-    _check_real,
     _grid,
     conv2d_image,
     gabor_bank,

@@ -11,7 +11,8 @@ from torch import nn
 
 #: Names accepted by :func:`kernel`.
 from ..hooks import first_conv as _first_conv
-from .kernels import _check_positive, _grid, _to_numpy
+from .. import _validate
+from .kernels import _grid, _to_numpy
 
 
 def spatial_component(kernel):
@@ -280,7 +281,7 @@ def gabor_from_params(params: dict, size: int) -> np.ndarray:
     """The fitted Gabor of :func:`fit_gabor` rendered as a (size, size) array (spatial part)."""
     if not isinstance(params, dict) or not {"sigma", "theta", "frequency", "gamma", "psi", "amplitude"} <= set(params):
         raise ValueError("params must be the dict fit_gabor returns")
-    _check_positive("size", size, integer=True)
+    _validate.positive_int(size, "size")
     y, x = _grid(size, size)
     p = [params.get("x0", 0.0), params.get("y0", 0.0), math.log(params["sigma"]), math.log(params["gamma"]),
          params["theta"], params["frequency"]]

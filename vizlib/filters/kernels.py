@@ -2,44 +2,19 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-
-#: Names accepted by :func:`kernel`.
-
+from .. import _validate
 
 #: Names accepted by :func:`kernel`.
 KERNELS = ("identity", "box", "gaussian", "laplacian", "sharpen", "sobel_x", "sobel_y")
 
 
-def _check_positive(name: str, value, *, integer: bool = False) -> float:
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise TypeError(f"{name} must be a {'positive int' if integer else 'positive number'}; got {type(value).__name__}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be {'a positive int' if integer else 'positive and finite'}; got {value!r}")
-    return value
-
-
-def _check_real(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite; got {value!r}")
-    return float(value)
-
-
 def _to_numpy(kernel, name: str = "kernel", ndims=(2, 3)) -> np.ndarray:
-    if isinstance(kernel, torch.Tensor):
-        arr = kernel.detach().cpu().double().numpy()
-    elif isinstance(kernel, np.ndarray):
-        arr = kernel.astype(np.float64)
-    else:
-        raise TypeError(f"{name} must be a torch.Tensor or numpy.ndarray; got {type(kernel).__name__}")
+    arr = _validate.array(kernel, name).astype(np.float64)
     if arr.ndim not in ndims:
         shapes = " or ".join({2: "(k, k)", 3: "(C, k, k)", 4: "(N, C, k, k)"}[d] for d in ndims)
         raise ValueError(f"{name} must have shape {shapes}; got {tuple(arr.shape)}")
@@ -89,11 +64,11 @@ def gabor_kernel(size: int, *, sigma: float, theta: float, wavelength: float, ga
         >>> gabor_kernel(7, sigma=2.0, theta=0.0, wavelength=4.0).shape
         torch.Size([7, 7])
     """
-    _check_positive("size", size, integer=True)
-    sigma = _check_positive("sigma", sigma)
-    wavelength = _check_positive("wavelength", wavelength)
-    gamma = _check_positive("gamma", gamma)
-    theta, psi = _check_real("theta", theta), _check_real("psi", psi)
+    _validate.positive_int(size, "size")
+    sigma = _validate.real(sigma, "sigma", positive=True)
+    wavelength = _validate.real(wavelength, "wavelength", positive=True)
+    gamma = _validate.real(gamma, "gamma", positive=True)
+    theta, psi = _validate.real(theta, "theta"), _validate.real(psi, "psi")
     y, x = _grid(size, size)
     g = gabor_function(x, y, sigma=sigma, theta=theta, wavelength=wavelength, gamma=gamma, psi=psi)
     return torch.from_numpy(g).float()
@@ -120,7 +95,7 @@ def gabor_bank(size: int, *, thetas, wavelengths, sigma_ratio: float = 0.56, gam
     thetas, wavelengths = list(thetas), list(wavelengths)
     if not thetas or not wavelengths:
         raise ValueError("thetas and wavelengths must each hold at least one value")
-    _check_positive("sigma_ratio", sigma_ratio)
+    _validate.real(sigma_ratio, "sigma_ratio", positive=True)
     return torch.stack([gabor_kernel(size, sigma=sigma_ratio * lam, theta=t, wavelength=lam, gamma=gamma, psi=psi)
                         for lam in wavelengths for t in thetas])
 
@@ -148,8 +123,8 @@ def kernel(name: str, size: int = 3, sigma: float = 1.0) -> torch.Tensor:
     """
     if not isinstance(name, str) or name not in KERNELS:
         raise ValueError(f"name must be one of {', '.join(KERNELS)}; got {name!r}")
-    _check_positive("size", size, integer=True)
-    sigma = _check_positive("sigma", sigma)
+    _validate.positive_int(size, "size")
+    sigma = _validate.real(sigma, "sigma", positive=True)
     lap = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], float)
     if name == "identity":
         k = np.zeros((size, size))
@@ -218,9 +193,9 @@ def grating(size: int, *, theta: float, wavelength: float, phase: float = 0.0) -
         >>> grating(32, theta=0.0, wavelength=8.0).shape
         torch.Size([32, 32])
     """
-    _check_positive("size", size, integer=True)
-    wavelength = _check_positive("wavelength", wavelength)
-    theta, phase = _check_real("theta", theta), _check_real("phase", phase)
+    _validate.positive_int(size, "size")
+    wavelength = _validate.real(wavelength, "wavelength", positive=True)
+    theta, phase = _validate.real(theta, "theta"), _validate.real(phase, "phase")
     y, x = _grid(size, size)
     xr = x * np.cos(theta) + y * np.sin(theta)
     return torch.from_numpy(np.cos(2 * np.pi * xr / wavelength + phase)).float()

@@ -1,14 +1,14 @@
 """Orientation tuning and selectivity, and a whole layer's verdict."""
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
 
 #: Names accepted by :func:`kernel`.
 from .gabor import _fit_map, phase_randomise, spatial_component
-from .kernels import _check_positive, _grid, _to_numpy
+from .. import _validate
+from .kernels import _grid, _to_numpy
 
 
 def orientation_tuning(kernel, *, n_orientations: int = 36, frequency: float | None = None):
@@ -36,13 +36,13 @@ def orientation_tuning(kernel, *, n_orientations: int = 36, frequency: float | N
         >>> round(float(thetas[r.argmax()]), 2)      # 0.52: the grid step nearest 0.5
         0.52
     """
-    _check_positive("n_orientations", n_orientations, integer=True)
+    _validate.positive_int(n_orientations, "n_orientations")
     spatial = spatial_component(kernel)[0]
     h, w = spatial.shape
     if frequency is None:
         freqs = np.linspace(1 / (2 * max(h, w)), 0.5, 32)
     else:
-        freqs = np.array([_check_positive("frequency", frequency)])
+        freqs = np.array([_validate.real(frequency, "frequency", positive=True)])
     y, x = _grid(h, w)
     thetas = np.arange(n_orientations) * np.pi / n_orientations
     xr = np.cos(thetas)[:, None, None] * x + np.sin(thetas)[:, None, None] * y  # (n, h, w)
@@ -131,8 +131,7 @@ def fit_filters(weights, *, n_surrogates: int = 0, seed: int = 0, progress: bool
         ((8,), (8, 11, 11))
     """
     arr = _to_numpy(weights, "weights", ndims=(3, 4))
-    if isinstance(n_surrogates, bool) or not isinstance(n_surrogates, numbers.Integral) or n_surrogates < 0:
-        raise ValueError(f"n_surrogates must be a non-negative int; got {n_surrogates!r}")
+    _validate.integer(n_surrogates, "n_surrogates", minimum=0)
     from tqdm.auto import tqdm
 
     rng = np.random.default_rng(seed)

@@ -7,7 +7,8 @@ import torch
 
 
 #: Names accepted by :func:`kernel`.
-from .kernels import _check_positive, _to_numpy
+from .. import _validate
+from .kernels import _to_numpy
 
 
 def frequency_response(kernel, size: int = 64) -> np.ndarray:
@@ -30,7 +31,7 @@ def frequency_response(kernel, size: int = 64) -> np.ndarray:
         >>> round(float(H[32, 32]), 6)      # the DC gain of a normalised blur
         1.0
     """
-    _check_positive("size", size, integer=True)
+    _validate.positive_int(size, "size")
     k = _to_numpy(kernel)
     if k.shape[-1] > size or k.shape[-2] > size:
         raise ValueError(f"size must be at least the kernel's side {max(k.shape[-2:])}; got {size}")
@@ -42,7 +43,7 @@ def frequency_response(kernel, size: int = 64) -> np.ndarray:
 
 def frequency_axis(size: int = 64) -> np.ndarray:
     """The frequencies (cycles per pixel) of :func:`frequency_response`'s rows and columns."""
-    _check_positive("size", size, integer=True)
+    _validate.positive_int(size, "size")
     return np.fft.fftshift(np.fft.fftfreq(size))
 
 
@@ -100,7 +101,7 @@ def whiten(image, cutoff: float = 0.3) -> torch.Tensor:
         Tensor (H, W), float32.
     """
     img = _to_numpy(image, "image", ndims=(2,))
-    cutoff = _check_positive("cutoff", cutoff)
+    cutoff = _validate.real(cutoff, "cutoff", positive=True)
     if cutoff > 1:
         raise ValueError(f"cutoff must be in (0, 1]; got {cutoff}")
     fy, fx = np.meshgrid(np.fft.fftfreq(img.shape[0]), np.fft.fftfreq(img.shape[1]), indexing="ij")
@@ -117,8 +118,8 @@ def random_patches(image, size: int, n: int, seed: int = 0) -> torch.Tensor:
     Returns:
         Tensor (n, size, size) or (n, C, size, size).
     """
-    _check_positive("size", size, integer=True)
-    _check_positive("n", n, integer=True)
+    _validate.positive_int(size, "size")
+    _validate.positive_int(n, "n")
     if not isinstance(image, torch.Tensor) or image.ndim not in (2, 3):
         raise ValueError("image must be a tensor of shape (H, W) or (C, H, W)")
     h, w = image.shape[-2:]

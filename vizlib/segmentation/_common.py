@@ -1,10 +1,9 @@
 """Argument checks shared by the segmentation parts."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
-import torch
+from .. import _validate
+
 
 
 _INT32_MAX = np.iinfo(np.int32).max
@@ -15,16 +14,8 @@ _INT32_MAX = np.iinfo(np.int32).max
 SMOOTHNESS = 50.0
 
 
-def _to_numpy(value, arg: str) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
-    if isinstance(value, np.ndarray):
-        return value
-    raise TypeError(f"{arg} must be a NumPy array or a torch.Tensor; got {type(value).__name__}")
-
-
 def _map2d(value, arg: str) -> np.ndarray:
-    arr = _to_numpy(value, arg)
+    arr = _validate.array(value, arg)
     if arr.ndim != 2:
         raise ValueError(f"{arg} must have shape (H, W); got {arr.shape}")
     if arr.shape[0] < 1 or arr.shape[1] < 1:
@@ -38,7 +29,7 @@ def _map2d(value, arg: str) -> np.ndarray:
 
 
 def _image(value, shape, arg: str = "image") -> np.ndarray:
-    arr = _to_numpy(value, arg)
+    arr = _validate.array(value, arg)
     if arr.ndim != 3 or arr.shape[0] not in (1, 3):
         raise ValueError(f"{arg} must have shape (3, H, W) or (1, H, W) in [0, 1]; got {arr.shape}")
     if arr.shape[1:] != tuple(shape):
@@ -51,32 +42,8 @@ def _image(value, shape, arg: str = "image") -> np.ndarray:
     return arr
 
 
-def _fraction(value, arg: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{arg} must be a number in (0, 1); got {type(value).__name__}")
-    if not 0 < value < 1:
-        raise ValueError(f"{arg} must lie strictly between 0 and 1; got {value}")
-    return float(value)
-
-
-def _non_negative(value, arg: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{arg} must be a non-negative number; got {type(value).__name__}")
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{arg} must be a finite number >= 0; got {value}")
-    return float(value)
-
-
-def _positive_int(value, arg: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{arg} must be an int; got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{arg} must be >= 1; got {value}")
-    return int(value)
-
-
 def _mask(value, shape, arg: str) -> np.ndarray:
-    arr = _to_numpy(value, arg)
+    arr = _validate.array(value, arg)
     if arr.shape != tuple(shape):
         raise ValueError(f"{arg} must have shape {tuple(shape)}; got {arr.shape}")
     if arr.dtype != bool:

@@ -1,21 +1,11 @@
 """The parts of saliency segmentation: seeds, colour costs, contrast weights, the graph cut."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
-from ._common import (
-    _INT32_MAX,
-    _fraction,
-    _image,
-    _map2d,
-    _mask,
-    _non_negative,
-    _positive_int,
-    _to_numpy,
-)
+from .. import _validate
+from ._common import _INT32_MAX, _image, _map2d, _mask
 
 
 def seed_masks(saliency_map, *, fg_quantile: float = 0.95, bg_quantile: float = 0.3):
@@ -42,7 +32,7 @@ def seed_masks(saliency_map, *, fg_quantile: float = 0.95, bg_quantile: float = 
         ((64, 64), 205, 1229)
     """
     m = _map2d(saliency_map, "saliency_map")
-    hi, lo = _fraction(fg_quantile, "fg_quantile"), _fraction(bg_quantile, "bg_quantile")
+    hi, lo = _validate.fraction(fg_quantile, "fg_quantile"), _validate.fraction(bg_quantile, "bg_quantile")
     if lo >= hi:
         raise ValueError(f"bg_quantile must be smaller than fg_quantile; got bg_quantile={lo}, fg_quantile={hi}")
     n = m.size
@@ -81,7 +71,7 @@ def colour_costs(image, fg_seeds, bg_seeds, *, bins: int = 8, prior: float = 1.0
         >>> cost_fg.shape, cost_bg.shape
         ((64, 64), (64, 64))
     """
-    first = _to_numpy(fg_seeds, "fg_seeds")
+    first = _validate.array(fg_seeds, "fg_seeds")
     shape = first.shape
     if len(shape) != 2:
         raise ValueError(f"fg_seeds must have shape (H, W); got {shape}")
@@ -89,8 +79,8 @@ def colour_costs(image, fg_seeds, bg_seeds, *, bins: int = 8, prior: float = 1.0
     fg, bg = _mask(fg_seeds, shape, "fg_seeds"), _mask(bg_seeds, shape, "bg_seeds")
     if not fg.any() or not bg.any():
         raise ValueError("fg_seeds and bg_seeds must each hold at least one pixel")
-    bins = _positive_int(bins, "bins")
-    prior = _non_negative(prior, "prior")
+    bins = _validate.positive_int(bins, "bins")
+    prior = _validate.real(prior, "prior", minimum=0)
     if prior == 0:
         raise ValueError("prior must be > 0 (a colour absent from the seeds would get an infinite cost)")
     idx = np.clip((img * bins).astype(np.int64), 0, bins - 1)  # (C, H, W) bin per channel
@@ -125,11 +115,11 @@ def contrast_weights(image, *, smoothness: float = 1.0):
         >>> w_right.shape, w_down.shape
         ((64, 63), (63, 64))
     """
-    arr = _to_numpy(image, "image")
+    arr = _validate.array(image, "image")
     if arr.ndim != 3:
         raise ValueError(f"image must have shape (3, H, W) or (1, H, W) in [0, 1]; got {arr.shape}")
     img = _image(image, arr.shape[1:])
-    lam = _non_negative(smoothness, "smoothness")
+    lam = _validate.real(smoothness, "smoothness", minimum=0)
     d_right = ((img[:, :, 1:] - img[:, :, :-1]) ** 2).sum(0)
     d_down = ((img[:, 1:, :] - img[:, :-1, :]) ** 2).sum(0)
     mean = np.concatenate([d_right.ravel(), d_down.ravel()]).mean() if d_right.size + d_down.size else 0.0
@@ -142,8 +132,8 @@ def _check_terms(cost_fg, cost_bg, weight_right, weight_down):
     h, w = cf.shape
     if cb.shape != (h, w):
         raise ValueError(f"cost_bg must have the shape of cost_fg {(h, w)}; got {cb.shape}")
-    wr = _to_numpy(weight_right, "weight_right").astype(np.float64)
-    wd = _to_numpy(weight_down, "weight_down").astype(np.float64)
+    wr = _validate.array(weight_right, "weight_right").astype(np.float64)
+    wd = _validate.array(weight_down, "weight_down").astype(np.float64)
     if wr.shape != (h, w - 1):
         raise ValueError(f"weight_right must have shape (H, W-1) = {(h, w - 1)}; got {wr.shape}")
     if wd.shape != (h - 1, w):
@@ -212,9 +202,7 @@ def graph_cut(cost_fg, cost_bg, weight_right, weight_down, *, fg_seeds=None, bg_
     """
     cf, cb, wr, wd = _check_terms(cost_fg, cost_bg, weight_right, weight_down)
     h, w = cf.shape
-    if (isinstance(resolution, bool) or not isinstance(resolution, numbers.Real)
-            or not np.isfinite(resolution) or resolution <= 0):
-        raise ValueError(f"resolution must be a finite number > 0; got {resolution!r}")
+    resolution = _validate.real(resolution, "resolution", positive=True)
     fg = np.zeros((h, w), bool) if fg_seeds is None else _mask(fg_seeds, (h, w), "fg_seeds")
     bg = np.zeros((h, w), bool) if bg_seeds is None else _mask(bg_seeds, (h, w), "bg_seeds")
     if (fg & bg).any():

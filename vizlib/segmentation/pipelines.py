@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
-from ._common import SMOOTHNESS, _fraction, _image, _map2d, _to_numpy
+from .. import _validate
+from ._common import SMOOTHNESS, _image, _map2d
 from .parts import colour_costs, contrast_weights, graph_cut, seed_masks
 
 
@@ -24,7 +25,7 @@ def largest_component(mask) -> np.ndarray:
         >>> largest_component(np.array([[True, False, True, True]]))
         array([[False, False,  True,  True]])
     """
-    arr = _to_numpy(mask, "mask")
+    arr = _validate.array(mask, "mask")
     if arr.ndim != 2 or arr.dtype != bool:
         raise ValueError(f"mask must be an (H, W) bool mask; got shape {arr.shape}, dtype {arr.dtype}")
     labelled, n = ndimage.label(arr)  # 4-connectivity by default
@@ -100,8 +101,8 @@ def saliency_segmentation_batch(saliency_maps, images, *, progress: bool = False
         >>> saliency_segmentation_batch(sal, images, smoothness=2.0).shape
         (8, 64, 64)
     """
-    maps = _to_numpy(saliency_maps, "saliency_maps")
-    imgs = _to_numpy(images, "images")
+    maps = _validate.array(saliency_maps, "saliency_maps")
+    imgs = _validate.array(images, "images")
     if maps.ndim != 3:
         raise ValueError(f"saliency_maps must have shape (N, H, W); got {maps.shape}")
     if imgs.ndim != 4 or imgs.shape[0] != maps.shape[0] or imgs.shape[2:] != maps.shape[1:]:
@@ -132,10 +133,10 @@ def threshold_segmentation(saliency_map, quantile: float = 0.7) -> np.ndarray:
         >>> baseline.shape, round(float(baseline.mean()), 2)      # the top 30% of every map
         ((8, 64, 64), 0.3)
     """
-    m = _to_numpy(saliency_map, "saliency_map")
+    m = _validate.array(saliency_map, "saliency_map")
     if m.ndim not in (2, 3):
         raise ValueError(f"saliency_map must have shape (H, W) or (N, H, W); got {m.shape}")
-    q = _fraction(quantile, "quantile")
+    q = _validate.fraction(quantile, "quantile")
     maps = [_map2d(mi, "saliency_map") for mi in (m[None] if m.ndim == 2 else m)]
     out = np.stack([mi >= np.quantile(mi, q) for mi in maps]) if maps else np.zeros(m.shape, bool)
     return out[0] if m.ndim == 2 else out
@@ -156,7 +157,7 @@ def iou(pred, true):
         >>> iou(np.array([[True, True, False]]), np.array([[True, False, False]]))
         0.5
     """
-    p, t = _to_numpy(pred, "pred"), _to_numpy(true, "true")
+    p, t = _validate.array(pred, "pred"), _validate.array(true, "true")
     if p.ndim not in (2, 3):
         raise ValueError(f"pred must have shape (H, W) or (N, H, W); got {p.shape}")
     if t.shape != p.shape:

@@ -1,12 +1,11 @@
 """Gram matrices, content and style losses, and argument checks."""
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Callable, Mapping, NamedTuple
 
 import torch
 
+from .. import _validate
 from ..activations import _check_input
 
 
@@ -101,9 +100,8 @@ def _layer_weights(layers, arg: str) -> dict:
     for name, w in weights.items():
         if not isinstance(name, str):
             raise TypeError(f"{arg} must hold layer names (str); got {type(name).__name__}")
-        if isinstance(w, bool) or not isinstance(w, numbers.Real) or not math.isfinite(w) or w < 0:
-            raise ValueError(f"{arg} weights must be finite numbers >= 0; got {w!r} for {name!r}")
-    return {name: float(w) for name, w in weights.items()}
+    return {name: _validate.real(w, f"{arg} weights must be finite numbers >= 0, so {arg}[{name!r}]",
+                                 minimum=0) for name, w in weights.items()}
 
 
 def style_loss(features: Mapping, targets: Mapping, weights=None) -> torch.Tensor:
@@ -163,13 +161,8 @@ def _check_images(images, model, arg: str) -> torch.Tensor:
 
 
 def _check_number(value, arg: str, *, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{arg} must be a finite number; got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{arg} must be a finite number; got {value!r}")
-    if value < 0 or (positive and value == 0):
-        raise ValueError(f"{arg} must be {'> 0' if positive else '>= 0'}; got {value!r}")
-    return float(value)
+    """A finite number, > 0 with ``positive``, else >= 0 (weights, learning rates, densities)."""
+    return _validate.real(value, arg, positive=True) if positive else _validate.real(value, arg, minimum=0)
 
 
 def _preprocess(preprocess) -> Callable:

@@ -6,7 +6,8 @@ import math
 import numpy as np
 import torch
 
-from ..filters import _check_positive, _check_real, _grid, gabor_function
+from .. import _validate
+from ..filters import _grid, gabor_function
 
 # --------------------------------------------------------------------------- stimuli
 
@@ -32,11 +33,11 @@ def bar(size: int, *, theta: float, position: float = 0.0, length: float | None 
         >>> bar(32, theta=0.0, width=2).sum(0).max()     # a full-height vertical bar
         tensor(32.)
     """
-    _check_positive("size", size, integer=True)
-    theta, position = _check_real("theta", theta), _check_real("position", position)
-    width = _check_positive("width", width)
-    length = float(size) if length is None else _check_positive("length", length)
-    contrast = _check_real("contrast", contrast)
+    _validate.positive_int(size, "size")
+    theta, position = _validate.real(theta, "theta"), _validate.real(position, "position")
+    width = _validate.real(width, "width", positive=True)
+    length = float(size) if length is None else _validate.real(length, "length", positive=True)
+    contrast = _validate.real(contrast, "contrast")
     y, x = _grid(size, size)
     xr = x * math.cos(theta) + y * math.sin(theta) - position
     yr = -x * math.sin(theta) + y * math.cos(theta)
@@ -69,8 +70,8 @@ def orientation_map(size: int = 64, *, scale: float = 8.0, seed: int = 0) -> np.
     Returns:
         ndarray (size, size).
     """
-    _check_positive("size", size, integer=True)
-    scale = _check_positive("scale", scale)
+    _validate.positive_int(size, "size")
+    scale = _validate.real(scale, "scale", positive=True)
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal((size, size)) + 1j * rng.standard_normal((size, size))
     f = np.fft.fftfreq(size)
@@ -81,9 +82,9 @@ def orientation_map(size: int = 64, *, scale: float = 8.0, seed: int = 0) -> np.
 
 
 def _as_stimuli(stimuli, size: int | None = None) -> torch.Tensor:
-    if not isinstance(stimuli, torch.Tensor) or stimuli.ndim < 2:
-        got = tuple(stimuli.shape) if isinstance(stimuli, torch.Tensor) else type(stimuli).__name__
-        raise ValueError(f"stimuli must be a tensor of shape (..., H, W); got {got}")
+    _validate.tensor(stimuli, "stimuli", "a torch.Tensor of shape (..., H, W)")
+    if stimuli.ndim < 2:
+        raise ValueError(f"stimuli must be a tensor of shape (..., H, W); got {tuple(stimuli.shape)}")
     if size is not None and tuple(stimuli.shape[-2:]) != (size, size):
         raise ValueError(f"stimuli must be {size}x{size} like the receptive field; got {tuple(stimuli.shape[-2:])}")
     return stimuli.float()
@@ -125,8 +126,8 @@ def complex_cell_response(stimuli: torch.Tensor, rfs: torch.Tensor) -> torch.Ten
 def shifted_gabor(size: int, *, theta: float, wavelength: float, sigma: float, gamma: float = 1.0,
                   psi: float = 0.0, offset: float = 0.0) -> torch.Tensor:
     """A Gabor receptive field whose centre is moved by ``offset`` pixels along x' (across its stripes)."""
-    _check_positive("size", size, integer=True)
-    offset = _check_real("offset", offset)
+    _validate.positive_int(size, "size")
+    offset = _validate.real(offset, "offset")
     y, x = _grid(size, size)
     x, y = x - offset * math.cos(theta), y - offset * math.sin(theta)
     return torch.from_numpy(gabor_function(x, y, sigma=sigma, theta=theta, wavelength=wavelength,
@@ -152,11 +153,11 @@ class SimpleCell:
 
     def __init__(self, size: int = 32, *, theta: float = 0.0, wavelength: float = 8.0, sigma: float | None = None,
                  gamma: float = 1.0, psi: float = 0.0, offset: float = 0.0):
-        wavelength = _check_positive("wavelength", wavelength)
-        sigma = wavelength / 2 if sigma is None else _check_positive("sigma", sigma)
-        self.size, self.theta = size, _check_real("theta", theta)
+        wavelength = _validate.real(wavelength, "wavelength", positive=True)
+        sigma = wavelength / 2 if sigma is None else _validate.real(sigma, "sigma", positive=True)
+        self.size, self.theta = size, _validate.real(theta, "theta")
         self.rf = shifted_gabor(size, theta=theta, wavelength=wavelength, sigma=sigma,
-                                gamma=_check_positive("gamma", gamma), psi=_check_real("psi", psi), offset=offset)
+                                gamma=_validate.real(gamma, "gamma", positive=True), psi=_validate.real(psi, "psi"), offset=offset)
 
     def __call__(self, stimuli: torch.Tensor) -> torch.Tensor:
         """Responses (...) to stimuli (..., size, size)."""
@@ -182,8 +183,8 @@ class ComplexCell:
 
     def __init__(self, size: int = 32, *, theta: float = 0.0, wavelength: float = 8.0, sigma: float | None = None,
                  gamma: float = 1.0, psi: float = 0.0, n_subunits: int = 9, spread: float | None = None):
-        _check_positive("n_subunits", n_subunits, integer=True)
-        wavelength = _check_positive("wavelength", wavelength)
+        _validate.positive_int(n_subunits, "n_subunits")
+        wavelength = _validate.real(wavelength, "wavelength", positive=True)
         spread = wavelength if spread is None else float(spread)
         if not math.isfinite(spread) or spread < 0:
             raise ValueError(f"spread must be a non-negative number of pixels; got {spread!r}")

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..filters import _check_positive
+from .. import _validate
 
 # --------------------------------------------------------------------------- stimuli
 
@@ -39,7 +39,7 @@ def draw_pattern(name: str, *, size: int = 24, shift=(0, 0), jitter: int = 0, se
     """
     if name not in PATTERNS:
         raise ValueError(f"name must be one of {', '.join(PATTERNS)}; got {name!r}")
-    _check_positive("size", size, integer=True)
+    _validate.positive_int(size, "size")
     if size < 11:
         raise ValueError(f"size must be at least 11; got {size}")
     if isinstance(jitter, bool) or not isinstance(jitter, int) or jitter < 0:
@@ -101,10 +101,10 @@ class Neocognitron(nn.Module):
         super().__init__()
         if not isinstance(prototypes, torch.Tensor) or prototypes.ndim != 3:
             raise ValueError("prototypes must be a tensor of shape (K, H, W)")
-        _check_positive("pool", pool, integer=True)
+        _validate.positive_int(pool, "pool")
         k, h, w = prototypes.shape
         s2_size = s2_size if s2_size is not None else (9 + pool - 1) // pool + 1
-        _check_positive("s2_size", s2_size, integer=True)
+        _validate.positive_int(s2_size, "s2_size")
         s1 = nn.Conv2d(1, 4, 3, padding=1)
         s2 = nn.Conv2d(4, k, s2_size, padding=s2_size // 2)
         self.features = nn.Sequential(OrderedDict(
