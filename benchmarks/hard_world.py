@@ -7,26 +7,12 @@ expected calibration error (ECE, 10 equal-width confidence bins), on 2,000 fresh
 """
 import time
 
-import numpy as np
 import torch
 
 import vizlib
-from vizlib import data
+from vizlib import data, metrics
 
 N, SEED = 2000, 999999
-
-
-def calibration(probs: torch.Tensor, labels: torch.Tensor, bins: int = 10) -> dict:
-    conf, pred = probs.max(1)
-    hit = (pred == labels).float()
-    edges = np.linspace(0, 1, bins + 1)
-    ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        sel = (conf > lo) & (conf <= hi)
-        if sel.any():
-            ece += sel.float().mean().item() * abs(hit[sel].mean().item() - conf[sel].mean().item())
-    return {"accuracy": hit.mean().item(), "confidence": conf.mean().item(),
-            "unsure": (conf < 0.9).float().mean().item(), "ece": ece}
 
 
 def main():
@@ -41,7 +27,7 @@ def main():
         seconds = time.perf_counter() - t0
         with torch.no_grad():
             probs = torch.cat([model(vizlib.normalize(x[i:i + 500])).softmax(1) for i in range(0, N, 500)])
-        r = calibration(probs, y)
+        r = metrics.calibration(probs, y, n_bins=10, threshold=0.9)
         print(f"| {variant or 'plain'} | {r['accuracy']:.3f} | {r['confidence']:.3f} | {r['unsure']:.3f} | "
               f"{r['ece']:.3f} | {m.float().mean().item():.3f} | {seconds:.1f} s |")
 

@@ -314,3 +314,57 @@ def test_score_maps_returns_every_score_per_image():
     assert set(scores) == {"pointing", "pointing_tol", "mass", "deletion", "insertion"}
     assert all(v.shape == (3,) for v in scores.values())
     assert scores["pointing"].tolist() == [1.0, 1.0, 1.0]
+
+
+# --------------------------------------------------------------------------- calibration
+def _ece_by_hand(probs: np.ndarray, labels: np.ndarray, n_bins: int) -> float:
+    """ECE with an explicit loop over (lo, hi] bins in float64, the first bin closed at 0."""
+    conf, hit = probs.max(1), (probs.argmax(1) == labels).astype(float)
+    total = 0.0
+    for b in range(n_bins):
+        lo, hi = b / n_bins, (b + 1) / n_bins
+        sel = (conf <= hi) & ((conf > lo) if b else (conf >= lo))
+        if sel.any():
+            total += sel.mean() * abs(hit[sel].mean() - conf[sel].mean())
+    return total
+
+
+@pytest.mark.parametrize("n_bins", [1, 7, 10, 15])
+def test_calibration_matches_a_loop_over_bins(n_bins):
+    gen = torch.Generator().manual_seed(n_bins)
+    probs = (3 * torch.randn(500, 8, generator=gen, dtype=torch.float64)).softmax(1)
+    labels = torch.randint(0, 8, (500,), generator=gen)
+    r = metrics.calibration(probs, labels, n_bins=n_bins, threshold=0.8)
+    p, y = probs.numpy(), labels.numpy()
+    assert r["ece"] == pytest.approx(_ece_by_hand(p, y, n_bins), abs=1e-12)
+    assert r["accuracy"] == pytest.approx((p.argmax(1) == y).mean())
+    assert r["confidence"] == pytest.approx(p.max(1).mean())
+    assert r["unsure"] == pytest.approx((p.max(1) < 0.8).mean())
+    assert int(r["bins"]["count"].sum()) == 500 and r["bins"]["count"].shape == (n_bins,)
+
+
+def test_calibration_of_a_calibrated_and_of_an_overconfident_model():
+    # 10 answers at confidence 0.7, 7 of them right: calibrated, ECE 0
+    probs = torch.tensor([[0.7, 0.3]] * 10)
+    labels = torch.tensor([0] * 7 + [1] * 3)
+    assert metrics.calibration(probs, labels)["ece"] == pytest.approx(0.0, abs=1e-7)
+    # the same confidence, half of them right: a gap of 0.2
+    assert metrics.calibration(probs, torch.tensor([0, 1] * 5))["ece"] == pytest.approx(0.2, abs=1e-6)
+    # a confidence of exactly 1.0 is in the last bin, and a wrong one counts in full
+    r = metrics.calibration(torch.tensor([[1.0, 0.0]]), [1])
+    assert r["ece"] == 1.0 and r["bins"]["count"][-1] == 1
+
+
+@pytest.mark.parametrize("kwargs, exc, fragment", [
+    (dict(probs=torch.randn(4, 3)), ValueError, "softmax of the logits"),
+    (dict(probs=torch.ones(4, 3, dtype=torch.long)), TypeError, "floating-point"),
+    (dict(probs=torch.full((4,), 0.5)), ValueError, r"probs must have shape \(N, K\)"),
+    (dict(labels=[0, 1]), ValueError, r"labels must be an int or have shape \(4,\)"),
+    (dict(labels=5), ValueError, r"labels must be class indices in \[0, 2\]"),
+    (dict(n_bins=0), ValueError, "n_bins must be a positive int"),
+    (dict(n_bins=2.5), TypeError, "n_bins must be a positive int"),
+])
+def test_calibration_rejects_bad_input(kwargs, exc, fragment):
+    args = {"probs": torch.full((4, 3), 1 / 3), "labels": [0, 1, 2, 0], **kwargs}
+    with pytest.raises(exc, match=fragment):
+        metrics.calibration(args.pop("probs"), args.pop("labels"), **args)

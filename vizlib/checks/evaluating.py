@@ -91,7 +91,7 @@ def _deletion_case(h, w, seed):
 def _deletion_variant(model, x, target, maps, n_steps, *, order="descending", base="mean",
                       count="round", steps="all", score="softmax", area="trapezoid"):
     """The deletion curve with one thing done right or wrong (the check's mistakes)."""
-    from ..metrics import _gaussian_blur
+    from ..metrics.causal import _gaussian_blur
 
     n, _, h, w = x.shape
     ranked = maps.flatten(1).argsort(1, descending=order == "descending")

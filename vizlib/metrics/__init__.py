@@ -15,6 +15,9 @@ Three families of checks, all returning numbers instead of pictures:
   one on shuffled labels; :func:`rank_correlation` (Spearman) and :func:`ssim`
   measure how much the maps changed.
 
+And the model's own numbers beside the maps: :func:`calibration` (accuracy, confidence and
+expected calibration error).
+
 Baselines that any method must beat: :func:`random_maps` and :func:`center_maps`.
 
 Maps are (N, H, W). Maps with channels, (N, C, H, W), are reduced with
@@ -31,12 +34,14 @@ Example:
     (torch.Size([8, 9]), torch.Size([8]))
 
 The package has one module per question: ``ground_truth`` (maps against masks, baselines),
-``causal`` (deletion and insertion) and ``sanity`` (randomisation checks, similarity, all at once).
+``causal`` (deletion and insertion), ``sanity`` (randomisation checks, similarity, all at once)
+and ``calibration`` (is the model as sure as it is right?).
 """
 from __future__ import annotations
 
 from .ground_truth import center_maps, mass_in_mask, pointing_game, random_maps, reduce_channels
-from .causal import _gaussian_blur, deletion_curve, insertion_curve
+from .calibration import calibration
+from .causal import deletion_curve, insertion_curve
 from .sanity import (
     randomization_order,
     randomize_layers,
@@ -48,6 +53,7 @@ from .sanity import (
 
 
 __all__ = [
+    "calibration",
     "reduce_channels",
     "pointing_game",
     "mass_in_mask",
