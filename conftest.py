@@ -1,7 +1,9 @@
 """pytest configuration shared by the whole repository (the options are in pyproject.toml).
 
 The test command runs on all cores with pytest-xdist, file by file (``--dist loadfile``, so the
-cells of a notebook, which share one kernel, stay on one worker, in order). Each worker, and
+cells of a notebook, which share one kernel, stay on one worker, in order); but each test of the
+files in :data:`_SPREAD` runs a whole notebook in a kernel of its own, so it is handed out by
+itself (:func:`pytest_xdist_make_scheduler`), and these long jobs are handed out first. Each worker, and
 each notebook kernel it starts, gets its share of the cores (``OMP_NUM_THREADS``), so that two
 workers on two cores do not run four PyTorch threads. The docstring examples of ``vizlib`` run as
 doctests (``--doctest-modules``); the names they share (``model``, ``images``, ``x``, ...) are set
@@ -18,6 +20,30 @@ def pytest_configure(config):
     workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
     if workers and "OMP_NUM_THREADS" not in os.environ:
         os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // int(workers)))
+
+
+#: Test files in which every test executes a whole notebook in a fresh kernel of its own.
+_SPREAD = ("test_notebooks_imagenet.py", "test_student_notebooks.py")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's file-by-file scheduler (``--dist loadfile``), except that each test of the
+    :data:`_SPREAD` files is a unit of its own."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SpreadNotebookRuns(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return nodeid if path.rsplit("/", 1)[-1] in _SPREAD else path
+
+    return SpreadNotebookRuns(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The :data:`_SPREAD` tests first (handing out the longest jobs first keeps both workers busy
+    to the end); the order within every file is kept."""
+    items[:] = ([item for item in items if item.path.name in _SPREAD]
+                + [item for item in items if item.path.name not in _SPREAD])
 
 
 @pytest.fixture(scope="session")
