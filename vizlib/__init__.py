@@ -23,8 +23,8 @@ __version__ = "0.1.0"
 _tqdm.tqdm.monitor_interval = 0
 
 _SUBMODULES = (
-    "activations", "attribution", "checks", "filters", "hooks", "images", "metrics", "plotting",
-    "segmentation", "student", "style", "synthesis", "train", "vision",
+    "activations", "attribution", "checks", "dissection", "filters", "hooks", "images", "metrics",
+    "plotting", "segmentation", "student", "style", "synthesis", "train", "vision",
 )
 
 
