@@ -25,7 +25,7 @@ MANIFEST = WEIGHTS_DIR / "manifest.json"
 
 #: The shipped course models: name -> toy-world variant it was trained on.
 COURSE_MODELS = {"course": None, "course-shortcut": "shortcut", "course-position": "position",
-                 "course-pose": "pose"}
+                 "course-pose": "pose", "course-b": None}
 #: torchvision ImageNet classifiers that ``load_model`` accepts.
 IMAGENET_MODELS = (
     "alexnet", "vgg11", "vgg16", "vgg19", "resnet18", "resnet50", "densenet121",
@@ -128,8 +128,8 @@ def load_model(name: str = "course", *, weights="default", device=None) -> nn.Mo
     """Load a model in eval mode.
 
     Args:
-        name: ``"course"``, ``"course-shortcut"``, ``"course-position"``, ``"course-pose"`` (shipped,
-            offline) or a torchvision ImageNet name such as ``"alexnet"``,
+        name: ``"course"``, ``"course-shortcut"``, ``"course-position"``, ``"course-pose"``,
+            ``"course-b"`` (shipped, offline) or a torchvision ImageNet name such as ``"alexnet"``,
             ``"vgg16"``, ``"resnet18"`` (see :func:`model_names`).
         weights: ``"default"`` for the trained weights (for ImageNet models,
             torchvision's, downloaded once into torch's cache) or ``None`` for

@@ -5,7 +5,7 @@ Generates the toy world, trains :class:`~vizlib.models.CourseNet` on the CPU
 seed never used in training, and writes the weights (float32 state dict), their
 sha256, the accuracy and the configuration into ``vizlib/weights/``.
 
-    python -m vizlib.train                      # all four shipped models
+    python -m vizlib.train                      # all five shipped models
     python -m vizlib.train --model course       # just one
 """
 from __future__ import annotations
@@ -37,6 +37,10 @@ CONFIGS = {
                             conv1_init_scale=0.1, flips=False, data_seed=3000, seed=0),
     "course-pose": dict(n_train=20_000, epochs=6, batch_size=128, lr=2e-3, weight_decay=0.01, conv1_kernel=7,
                         conv1_init_scale=0.1, flips=False, data_seed=4000, seed=0),
+    # an independent copy of "course" (same recipe; other initialisation, other training images)
+    # for comparing what single units learn across two trainings (convergent learning)
+    "course-b": dict(n_train=40_000, epochs=8, batch_size=128, lr=2e-3, weight_decay=0.01, conv1_kernel=11,
+                     conv1_init_scale=0.1, flips=True, data_seed=5000, seed=1),
 }
 TEST_SEED = 999_999
 N_TEST = 2_000
