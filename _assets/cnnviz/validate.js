@@ -13,19 +13,25 @@
     return typeof value;
   }
 
-  /** pixels: a Float32Array (or array of numbers) of `channels * size * size` values in [0, 1],
-   * channel-first. Returns a Float32Array copy. */
-  function pixels(fn, value, arg, { channels, size }) {
-    const n = channels * size * size;
-    const what = `a Float32Array of ${channels}·${size}·${size} = ${n} values in [0, 1] ` +
-      "(channel-first, not normalised)";
+  /** An array or typed array of exactly `n` numbers, as a Float32Array copy (type and length
+   * checked; the caller checks the values). */
+  function values(fn, value, arg, n, what) {
     if (!(Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView)))) {
       throw new TypeError(`${fn}: ${arg} must be ${what}; got ${describe(value)}`);
     }
     if (value.length !== n) {
       throw new RangeError(`${fn}: ${arg} must be ${what}; got length ${value.length}`);
     }
-    const out = Float32Array.from(value);
+    return Float32Array.from(value);
+  }
+
+  /** pixels: a Float32Array (or array of numbers) of `channels * size * size` values in [0, 1],
+   * channel-first. Returns a Float32Array copy. */
+  function pixels(fn, value, arg, { channels, size }) {
+    const n = channels * size * size;
+    const what = `a Float32Array of ${channels}·${size}·${size} = ${n} values in [0, 1] ` +
+      "(channel-first, not normalised)";
+    const out = values(fn, value, arg, n, what);
     for (let i = 0; i < n; i++) {
       const v = out[i];
       if (!(v >= 0 && v <= 1)) { // false for NaN too
@@ -40,13 +46,7 @@
     const n = channels * size * size;
     const what = `a Float32Array of ${channels}·${size}·${size} = ${n} finite values ` +
       "(channel-first, in the model's normalised input space)";
-    if (!(Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView)))) {
-      throw new TypeError(`${fn}: ${arg} must be ${what}; got ${describe(value)}`);
-    }
-    if (value.length !== n) {
-      throw new RangeError(`${fn}: ${arg} must be ${what}; got length ${value.length}`);
-    }
-    const out = Float32Array.from(value);
+    const out = values(fn, value, arg, n, what);
     const bad = out.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new RangeError(`${fn}: ${arg} must be ${what}; got ${out[bad]} at index ${bad}`);
     return out;
