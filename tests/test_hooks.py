@@ -115,6 +115,33 @@ def test_record_detach_false_keeps_the_stored_output_on_the_path_to_the_logits()
     torch.testing.assert_close(out["0"].detach(), pre.detach())
 
 
+def test_record_inputs_keeps_what_a_reused_relu_receives_first_or_last_and_can_stop():
+    from vizlib.hooks import record, run_forward
+
+    m, x = _Shared(), torch.tensor([[3.0, -2.0, 0.5, 2.0]])
+    with record(m, "relu", call="first", inputs=True) as first:
+        m(x)
+    with record(m, "relu", call="last", inputs=True) as last:
+        m(x)
+    torch.testing.assert_close(first["relu"], x)                       # relu(x) receives x
+    torch.testing.assert_close(last["relu"], torch.tensor([[2.0, -1.0, -0.5, 1.0]]))  # relu(x) - 1
+    with record(m, "relu", call="first", stop=True, inputs=True) as out:
+        assert run_forward(m, x) is None
+    assert m.fc_calls == 2 and "relu" in out                          # the stopped pass never reached fc
+    # detach=False: the stored input is on the path to the logits, and an in-place ReLU changes a clone
+    seq = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.ReLU(inplace=True), torch.nn.Linear(3, 1))
+    xs = torch.tensor([[1.0, -1.0, 2.0]])
+    with record(seq, "1", call="first", detach=False, inputs=True) as pre:
+        y = seq(xs)
+    (g,) = torch.autograd.grad(y.sum(), pre["1"])
+    torch.testing.assert_close(pre["1"].detach(), seq[0](xs).detach())
+    torch.testing.assert_close(g, seq[2].weight * (seq[0](xs) > 0))
+    with pytest.raises(TypeError, match="inputs must be a bool"):
+        with record(seq, "1", call="first", inputs=1):
+            pass
+    assert hook_count(m) == 0 and hook_count(seq) == 0
+
+
 def test_record_removes_its_hooks_when_the_body_raises():
     from vizlib.hooks import record
 

@@ -113,5 +113,6 @@ def test_no_vizlib_module_registers_its_own_forward_hooks():
     root = Path(vizlib.__file__).parent
     offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
                  if p.name != "hooks.py" and p.parent.name != "checks"
-                 and ("register_forward_hook" in p.read_text() or "class _Stop" in p.read_text())]
+                 and any(s in p.read_text() for s in ("register_forward_hook", "register_forward_pre_hook",
+                                                      "class _Stop"))]
     assert not offenders, f"modules with their own forward hooks: {offenders}"

@@ -110,12 +110,24 @@ def test_class_score_rises_over_the_first_steps():
 def test_channel_model_raises_the_channel_mean_activation():
     torch.manual_seed(0)
     model = CourseNet().eval()
-    out = S.channel_model(model, "features.relu2", 7, steps=6, lr=0.5, progress=False, **OFF)
+    out = S.channel_model(model, "features.relu2", 7, steps=6, lr=0.5, pre_relu=False, progress=False, **OFF)
     act = out.history["activation"]
     assert np.all(np.diff(act) > 0)
     with torch.no_grad():
         feats = model.features[:5](out.image)  # conv1, relu1, pool1, conv2, relu2
     assert abs(feats[0, 7].mean().item() - act[-1]) < 1e-5
+
+
+def test_channel_model_on_a_relu_raises_the_pre_relu_mean_by_default():
+    torch.manual_seed(0)
+    model = CourseNet().eval()
+    with pytest.warns(UserWarning, match=r"optimising that ReLU's input \('features.relu2:input'\)"):
+        out = S.channel_model(model, "features.relu2", 7, steps=6, lr=0.5, progress=False, **OFF)
+    act = out.history["activation"]
+    assert np.all(np.diff(act) > 0)
+    with torch.no_grad():
+        pre = model.features[:4](out.image)  # conv1, relu1, pool1, conv2: the input of relu2
+    assert abs(pre[0, 7].mean().item() - act[-1]) < 1e-5
 
 
 def test_history_records_softmax_probability_of_target():
@@ -273,14 +285,15 @@ def test_caller_model_unchanged_after_synthesis():
     model = _caller_model()
     snap = _snapshot(model)
     S.class_model(model, 1, steps=2, progress=False)
-    S.channel_model(model, "features.relu3", 4, steps=2, progress=False)
+    S.channel_model(model, "features.relu3", 4, steps=2, pre_relu=True, progress=False)
     _assert_same(model, snap)
     assert all(p.grad is None for p in model.parameters())
 
 
 @pytest.mark.parametrize("call, message", [
     (lambda m: S.class_model(m, 8, steps=2, progress=False), "target must be a class index in [0, 7]"),
-    (lambda m: S.channel_model(m, "features.relu2", 64, steps=2, progress=False), "channel must be in [0, 63]"),
+    (lambda m: S.channel_model(m, "features.relu2", 64, steps=2, pre_relu=True, progress=False),
+     "channel must be in [0, 63]"),
 ])
 def test_caller_model_unchanged_when_the_call_raises(call, message):
     model = _caller_model()
@@ -356,7 +369,7 @@ def test_class_model_bad_arguments(kwargs, exc, fragment):
 ])
 def test_channel_model_bad_arguments(layer, channel, exc, fragment):
     with pytest.raises(exc) as err:
-        S.channel_model(CourseNet().eval(), layer, channel, steps=2, progress=False)
+        S.channel_model(CourseNet().eval(), layer, channel, steps=2, pre_relu=True, progress=False)
     assert fragment in str(err.value)
 
 
@@ -384,22 +397,28 @@ class SharedReLU(nn.Module):
 def test_channel_model_stopping_early_matches_a_full_forward_pass(make, layer, size):
     torch.manual_seed(0)
     model = make().eval()
-    out = S.channel_model(model, layer, 1, steps=4, lr=0.5, image_size=size, progress=False, jitter=1)
-    # the same objective flagged as reading the logits forces full forward passes
-    obj = S.channel(layer, 1) - 1e-3 * S.squared_norm()
+    out = S.channel_model(model, layer, 1, steps=4, lr=0.5, image_size=size, pre_relu=True, progress=False,
+                          jitter=1)
+    # the same objective flagged as reading the logits forces full forward passes; the
+    # defaults: the ReLU's input, no L2, blur every 4 steps, the valid range of input space
+    obj = S.channel(layer + ":input", 1)
     full = S.Objective(obj.fn, "full", obj.layers, uses_logits=True)
-    start = S._start_image(model, "noise", size, 0)
+    mean, std = ((0.5,) * 3, (0.25,) * 3) if isinstance(model, CourseNet) else \
+        ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    low = ((0 - torch.tensor(mean)) / torch.tensor(std)).view(1, 3, 1, 1)
+    high = ((1 - torch.tensor(mean)) / torch.tensor(std)).view(1, 3, 1, 1)
+    start = S._start_image(model, "noise", size, 0).clamp(low, high)
+    clip = lambda image, grad, step: image.clamp(low, high)  # noqa: E731
     ref = S.render(model, full, start, steps=4, lr=0.5, transform=S.jitter(1),
-                   regularisers=[S.blur_every(4, 0.6)], seed=0, progress=False)
+                   regularisers=[S.blur_every(4, 0.6), clip], seed=0, progress=False)
     torch.testing.assert_close(out.image, ref.image)
     if layer == "relu":
         # the first call counts, as in activations.get_activations (before issue 17 channel_model
-        # maximised the last call's output, a different tensor than get_activations returned)
+        # maximised the last call's output, a different tensor than get_activations returned);
+        # its input is conv1's output
         with torch.no_grad():
-            first = model.relu(model.conv1(out.image))
+            first = model.conv1(out.image)
         assert out.history["activation"][-1] == pytest.approx(first[0, 1].mean().item(), rel=1e-5)
-        acts = vizlib.activations.get_activations(model, out.image, "relu")["relu"]
-        assert out.history["activation"][-1] == pytest.approx(acts[0, 1].mean().item(), rel=1e-5)
 
 
 def test_diverging_ascent_raises_instead_of_returning_nan():

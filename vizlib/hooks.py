@@ -172,7 +172,8 @@ CALLS = ("first", "last")
 
 
 @contextmanager
-def record(model: nn.Module, layers, *, call: str, stop: bool = False, detach: bool = True):
+def record(model: nn.Module, layers, *, call: str, stop: bool = False, detach: bool = True,
+           inputs: bool = False):
     """Record the outputs of ``layers`` during the forward passes run inside the block: the one
     recorder of ``vizlib`` (activations, attribution, synthesis and style use it).
 
@@ -188,6 +189,8 @@ def record(model: nn.Module, layers, *, call: str, stop: bool = False, detach: b
             autograd graph, and hands the rest of the network a clone, so that the stored tensor
             lies on the path to the logits (gradients to it exist) and no in-place operation
             downstream can change it.
+        inputs: record each layer's (first positional) *input* instead of its output, for
+            example the pre-activation that a ReLU receives; the rules above apply to it.
 
     Yields:
         dict ``{name: output}``, emptied at the start of each forward pass of ``model``. A layer
@@ -207,6 +210,8 @@ def record(model: nn.Module, layers, *, call: str, stop: bool = False, detach: b
         raise TypeError(f"stop must be a bool; got {type(stop).__name__}")
     if not isinstance(detach, bool):
         raise TypeError(f"detach must be a bool; got {type(detach).__name__}")
+    if not isinstance(inputs, bool):
+        raise TypeError(f"inputs must be a bool; got {type(inputs).__name__}")
     if stop and call != "first":
         raise ValueError("stop=True needs call='first': the last call is known only at the end of the pass")
     pairs = resolve_layers(model, layers)
@@ -216,24 +221,39 @@ def record(model: nn.Module, layers, *, call: str, stop: bool = False, detach: b
     def reset(module, inputs):
         store.clear()
 
+    def keep(name, value):
+        """Store ``value`` for ``name``; returns what the network should go on with (None: itself)."""
+        if call == "first" and name in store:
+            return None
+        if detach:
+            store[name] = _copy(value, True)
+            passed = None
+        else:
+            store[name], passed = value, _copy(value, False)
+        if stop and len(store) == len(pairs):
+            raise StopForward
+        return passed
+
     def make(name):
-        def hook(module, inputs, output):
-            if call == "first" and name in store:
-                return None
-            if detach:
-                store[name] = _copy(output, True)
-                passed = None
-            else:
-                store[name], passed = output, _copy(output, False)
-            if stop and len(store) == len(pairs):
-                raise StopForward
-            return passed
+        def hook(module, args, output):
+            return keep(name, output)
+        return hook
+
+    def make_pre(name):
+        def hook(module, args):
+            if not args or not isinstance(args[0], torch.Tensor):
+                raise ValueError(f"layer {name!r} must take a tensor as its first input to record its input")
+            passed = keep(name, args[0])
+            return None if passed is None else (passed,) + tuple(args[1:])
         return hook
 
     try:
         handles.append(model.register_forward_pre_hook(reset))
         for name, module in pairs:
-            handles.append(module.register_forward_hook(make(name)))
+            if inputs:
+                handles.append(module.register_forward_pre_hook(make_pre(name)))
+            else:
+                handles.append(module.register_forward_hook(make(name)))
         yield store
     finally:
         for h in handles:

@@ -6,14 +6,12 @@ import math
 import torch
 
 
-#: Keyword arguments of :func:`class_model` / :func:`channel_model` that switch every
-#: regulariser off: plain gradient ascent on the score, as in Simonyan et al. (2014).
+from .. import _validate
 from .objectives import _is_number
 
 
 def _as_batch(image, arg="image"):
-    if not isinstance(image, torch.Tensor):
-        raise TypeError(f"{arg} must be a torch.Tensor; got {type(image).__name__}")
+    _validate.tensor(image, arg)
     if image.ndim == 3:
         return image[None], True
     if image.ndim != 4:
@@ -111,3 +109,105 @@ def to_display(image: torch.Tensor, percentile: float = 99.0) -> torch.Tensor:
     scale = torch.quantile(x.abs().reshape(x.shape[0], -1), percentile / 100, dim=1).clamp_min(1e-12)
     out = (0.5 + 0.5 * x / scale.view(-1, 1, 1, 1)).clamp(0, 1)
     return out[0] if single else out
+
+
+def _bounds(space, like):
+    from .params import space_stats
+
+    if space is None:
+        raise ValueError("space must be a model name such as 'course' or 'alexnet'; got None")
+    mean, std = space_stats(space, like=like)
+    return (0 - mean) / std, (1 - mean) / std
+
+
+def clip_valid(image: torch.Tensor, space: str = "course") -> torch.Tensor:
+    """Clip images in input space into the valid range: the image of [0, 1] under ``space``'s
+    normalisation (``[-2, 2]`` for the course model). The image a reader sees is this one.
+
+    Args:
+        image: (C, H, W) or (N, C, H, W) in input space, 3 channels.
+        space: a model name (``"course"``, ``"alexnet"``, ...).
+
+    Returns:
+        a new tensor of the same shape.
+
+    Example:
+        >>> clip_valid(torch.tensor([[[-3.0]], [[0.5]], [[9.0]]]))[:, 0, 0]
+        tensor([-2.0000,  0.5000,  2.0000])
+    """
+    x, single = _as_batch(image)
+    low, high = _bounds(space, x)
+    out = torch.maximum(torch.minimum(x, high), low)
+    return out[0] if single else out
+
+
+def out_of_range(image: torch.Tensor, space: str = "course"):
+    """Fraction of an image's values (pixels times channels) outside the valid range of ``space``.
+
+    Args:
+        image: (C, H, W) or (N, C, H, W) in input space, 3 channels.
+        space: a model name (``"course"``, ``"alexnet"``, ...).
+
+    Returns:
+        a float for one (C, H, W) image, else an (N,) tensor.
+
+    Example:
+        >>> out_of_range(torch.tensor([[[-3.0, 0.0]], [[0.5, 1.0]], [[9.0, 2.0]]]))   # 2 of 6 values
+        0.3333333432674408
+    """
+    x, single = _as_batch(image)
+    low, high = _bounds(space, x)
+    frac = ((x < low) | (x > high)).reshape(x.shape[0], -1).float().mean(1).cpu()
+    return float(frac[0]) if single else frac
+
+
+def evaluate(model, objective, image: torch.Tensor, *, transform=None, samples: int = 1,
+             seed: int = 0) -> torch.Tensor:
+    """The value of ``objective`` for each image, optionally averaged over random transforms.
+
+    The question "how strongly does this image drive the unit?" for any model: the model that
+    made the image, an independently trained copy with the same layer names, or a randomised
+    one. No gradient is computed and the model is left as it was.
+
+    Args:
+        model: the network.
+        objective: an :class:`Objective`, e.g. ``neuron("features.relu3:input", 5)``.
+        image: (N, C, H, W) in the model's input space (clip it first with :func:`clip_valid`
+            to score what is shown).
+        transform: ``t(image, generator)`` such as :func:`robust_transforms`, or None.
+        samples: with ``transform``, the number of random draws averaged (>= 1).
+        seed: seeds the transforms' generator.
+
+    Returns:
+        (N,) float tensor on the CPU: image ``n``'s value, alone in its batch.
+
+    Example:
+        >>> v = evaluate(model, channel("features.conv3", 5), x[:2], transform=jitter(2), samples=4)
+        >>> v.shape
+        torch.Size([2])
+    """
+    from ..hooks import check_model, running
+    from .objectives import Objective
+    from .render import _check_layers, _check_positive_int, _forward
+
+    check_model(model)
+    if not isinstance(objective, Objective):
+        raise TypeError(f"objective must be a vizlib.synthesis.Objective; got {type(objective).__name__}")
+    _validate.image_batch(image, "image", model=model)
+    samples = _check_positive_int(samples, "samples")
+    seed = _validate.integer(seed, "seed", minimum=0)
+    if transform is None:
+        samples = 1
+    layers = _check_layers(model, objective)
+    stop = bool(layers) and not objective.uses_logits
+    gen = torch.Generator().manual_seed(seed)
+    values = torch.zeros(image.shape[0], dtype=torch.float64)
+    with running(model, grad=False):
+        for _ in range(samples):
+            x = transform(image, gen) if transform is not None else image
+            for n in range(x.shape[0]):
+                logits, acts = _forward(model, layers, x[n:n + 1], stop)
+                one = image[n:n + 1]
+                T = lambda name: one if name == "input" else logits if name == "logits" else acts[name]  # noqa: E731
+                values[n] += float(objective(T))
+    return (values / samples).float()
