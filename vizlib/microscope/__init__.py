@@ -228,27 +228,26 @@ def records(model: nn.Module, *, n: int = DATA["n"], seed: int = DATA["seed"], p
     return units, sheets
 
 
+def _tiled(tiles: torch.Tensor, columns: int) -> torch.Tensor:
+    """(..., N, 3, h, w) -> (..., 3, rows * h, columns * w): the N tiles row by row, padded with
+    white (1.0) where the last row is short."""
+    *lead, n, c, h, w = tiles.shape
+    rows = math.ceil(n / columns)
+    out = torch.ones(*lead, c, rows * h, columns * w, dtype=tiles.dtype)
+    for j in range(n):
+        r, col = divmod(j, columns)
+        out[..., r * h:(r + 1) * h, col * w:(col + 1) * w] = tiles[..., j, :, :, :]
+    return out
+
+
 def _grid(tiles: torch.Tensor, columns: int) -> np.ndarray:
     """(U, 3, h, w) in [0, 1] -> (rows * h, columns * w, 3) uint8, row by row, white padding."""
-    u, _, h, w = tiles.shape
-    rows = math.ceil(u / columns)
-    sheet = np.full((rows * h, columns * w, 3), 255, np.uint8)
-    arr = (tiles.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    for j in range(u):
-        r, c = divmod(j, columns)
-        sheet[r * h:(r + 1) * h, c * w:(c + 1) * w] = arr[j]
-    return sheet
+    return (_tiled(tiles, columns).clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
 
 
 def _patch_blocks(p: torch.Tensor) -> torch.Tensor:
     """(U, k, 3, s, s) -> (U, 3, rows * s, 3 * s): each unit's patches in a block, 3 a row."""
-    u, k, c, s, _ = p.shape
-    rows = math.ceil(k / 3)
-    out = torch.ones(u, c, rows * s, 3 * s)
-    for j in range(k):
-        r, col = divmod(j, 3)
-        out[:, :, r * s:(r + 1) * s, col * s:(col + 1) * s] = p[:, j]
-    return out
+    return _tiled(p.float(), 3)
 
 
 def sprite_names(layer: str) -> tuple[str, str]:
