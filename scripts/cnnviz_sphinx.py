@@ -34,7 +34,7 @@ TFJS_FILES = ["tfjs/tf-core.es2017.min.js", "tfjs/tf-backend-wasm.es2017.min.js"
 DATA_FILES = ["cnnviz/course-weights.js", "cnnviz/course-examples.js"]
 MODULE_FILES = [f"cnnviz/{name}.js" for name in (
     "sha256", "validate", "weights", "model", "rules", "attribution", "occlusion", "random",
-    "synthesis", "backend", "api")]
+    "toyworld", "synthesis", "backend", "api")]
 PANEL_FILES = ["cnnviz/draw.js", "cnnviz/panels.js"]
 JS_FILES = TFJS_FILES + DATA_FILES + MODULE_FILES + PANEL_FILES
 API_FILE = "cnnviz/api.js"

@@ -296,17 +296,38 @@ def test_model_agrees_with_pytorch_on_sixteen_toy_images(live, model, toys):
     assert p.js_errors == [] and p.external == []
 
 
-def test_class_model_steps_and_image_agree_with_vizlib(live, model):
+#: Classes whose default ascent crosses a kink where float32 rounding picks the branch, so that the
+#: page's final image and PyTorch's go separate ways although every step agrees. The circle: at
+#: step 67 (0-based) a features.relu2 pre-activation, unit (62, 12, 6), is +1.8e-7 on the page's
+#: image and -1.5e-7 on PyTorch's (the two images differ by 1.1e-6 after 67 steps of float32
+#: rounding; float64 gives -4.9e-7 on both), and from step 68 the ascents differ (cosine 0.88 at
+#: step 100). One PyTorch step from each of the page's 100 images gives the page's next image to
+#: 2.4e-6, so the page computes each step as PyTorch does; the split is rounding, not a rule.
+KINKED_CLASS_MODELS = {vizlib.class_names("course").index("circle")}
+
+CLASS_MODEL_RUN = """async (t) => {
+    const steps = [];
+    const r = await cnnviz.classModel(t, {onStep: (s) => { if (s.step % 10 === 0) steps.push(
+        {step: s.step, image: Array.from(s.image), gradient: Array.from(s.gradient), shift: s.shift}); }});
+    return {image: Array.from(r.image), score: r.history.score, prob: r.history.prob, shifts: r.shifts, steps};
+}"""
+
+
+@pytest.fixture(scope="module")
+def class_model_page(browser, site):
+    """One class-model page for the eight ascents (each takes a few seconds)."""
+    p = Page(browser, f"{site}/chapters/class_model.html")
+    yield p
+    p.close()
+
+
+@pytest.mark.parametrize("target", range(len(vizlib.class_names("course"))),
+                         ids=list(vizlib.class_names("course")))
+def test_class_model_steps_and_image_agree_with_vizlib(class_model_page, model, target):
     from vizlib.synthesis import class_model, class_score, squared_norm
 
-    target = vizlib.class_names("course").index("star")
-    p = live("chapters/class_model")
-    res = p.evaluate("""async (t) => {
-        const steps = [];
-        const r = await cnnviz.classModel(t, {onStep: (s) => { if (s.step % 10 === 0) steps.push(
-            {step: s.step, image: Array.from(s.image), gradient: Array.from(s.gradient), shift: s.shift}); }});
-        return {image: Array.from(r.image), score: r.history.score, prob: r.history.prob, shifts: r.shifts, steps};
-    }""", target)
+    p = class_model_page
+    res = p.evaluate(CLASS_MODEL_RUN, target)
     reference = class_model(model, target, progress=False)  # the defaults: 100 steps, every regulariser
     defaults = p.evaluate("cnnviz.ready.then(i => i.classModelDefaults)")
     gen = torch.Generator().manual_seed(defaults["seed"])
@@ -321,8 +342,41 @@ def test_class_model_steps_and_image_agree_with_vizlib(live, model):
         cos = cosines(grad, torch.tensor(step["gradient"]).reshape(grad.shape)).item()
         assert cos >= 0.9999, f"step {step['step']}: gradient cosine {cos:.6f}"
     final = cosines(torch.tensor(res["image"]).reshape(1, -1), reference.image).item()
+    if target in KINKED_CLASS_MODELS and final < 0.99:
+        pytest.xfail(f"final image cosine {final:.4f}: the ascent crosses a float32 kink (KINKED_CLASS_MODELS)")
     assert final >= 0.99, f"final image cosine {final:.4f}"
     assert res["prob"][-1] == pytest.approx(reference.history["prob"][-1], abs=0.05)
+    assert p.js_errors == [] and p.external == []
+
+
+TOY_SEEDS = list(range(16)) + [4242, 2**32 - 1, 2**32 + 7, 2**53 - 1]  # 20 seeds, one- and two-word
+
+TOY_WORLD_RUN = """async ([n, seeds]) => {
+    const out = [];
+    for (const seed of seeds) {
+        const r = await cnnviz.toyWorld(n, seed);
+        out.push({images: Array.from(r.images), labels: Array.from(r.labels), masks: Array.from(r.masks)});
+    }
+    return out;
+}"""
+
+
+def test_toy_world_in_the_page_draws_what_vizlib_draws(live):
+    """The page's port of toy_world (numpy's SeedSequence and PCG64, the drawing code) against numpy.
+
+    Exact: the same doubles in the same order, rounded to float32 at the one place numpy stores
+    them. (Math.hypot, atan2, cos, sin and pow may differ from numpy's in the last bit, which
+    would move an object's edge only for a pixel centre within about 1e-16 of it: not for these
+    seeds.)"""
+    p = live("chapters/occlusion")
+    for n, seeds in [(1, TOY_SEEDS), (5, [7])]:  # n = 5: labels from 32-bit halves, one left over
+        for seed, got in zip(seeds, p.evaluate(TOY_WORLD_RUN, [n, seeds])):
+            images, labels, masks = vizlib.data.toy_world(n, seed=seed)
+            assert got["labels"] == labels.tolist(), seed
+            pixels = torch.tensor(got["images"], dtype=torch.float32).reshape(images.shape)
+            assert (pixels - images).abs().max().item() == 0, f"seed {seed}"
+            assert torch.equal(torch.tensor(got["masks"]).reshape(masks.shape).bool(), masks), f"seed {seed}"
+    assert p.js_errors == [] and p.external == []
 
 
 # ---------------------------------------------------------------------------- the occlusion panel
@@ -414,6 +468,63 @@ def test_a_finger_moves_the_grey_square(live):
     assert p.js_errors == []
 
 
+def _source_label(p: Page) -> str:
+    return p.page.locator(".cnnviz-panel .cnnviz-source-label").inner_text()
+
+
+def test_a_seed_draws_a_new_toy_image_with_the_keyboard(live, model):
+    p = live("chapters/occlusion")
+    canvas = p.page.locator(".cnnviz-panel canvas.cnnviz-image")
+    classes = vizlib.class_names("course")
+    _settle(p)
+    assert _source_label(p) == f"Stored example 1: {classes[int(canvas.get_attribute('data-label'))]}."
+    box = p.page.locator(".cnnviz-panel input[data-control=seed]")
+    box.scroll_into_view_if_needed()
+    n = _updates(p)
+    box.focus()
+    p.page.keyboard.press("Control+A")
+    p.page.keyboard.type("17")
+    p.page.keyboard.press("Enter")
+    _settle(p, n)
+    images, labels, _ = vizlib.data.toy_world(1, seed=17)
+    assert canvas.get_attribute("data-seed") == "17" and int(canvas.get_attribute("data-label")) == int(labels[0])
+    assert _source_label(p).startswith(f"Seed 17: {classes[labels[0]]} ")
+    assert _probabilities(p) == pytest.approx(_occluded_probabilities(model, p, images[0]), abs=0.051)
+
+    n = _updates(p)
+    p.page.keyboard.press("Tab")  # on to the "New image" button
+    assert p.evaluate("document.activeElement.dataset.control") == "new-image"
+    p.page.keyboard.press("Enter")
+    _settle(p, n)
+    seed = int(box.input_value())
+    assert canvas.get_attribute("data-seed") == str(seed)
+    images, labels, _ = vizlib.data.toy_world(1, seed=seed)
+    assert _source_label(p).startswith(f"Seed {seed}: {classes[labels[0]]} ")
+    assert _probabilities(p) == pytest.approx(_occluded_probabilities(model, p, images[0]), abs=0.051)
+
+    n = _updates(p)
+    box.fill("-3")
+    box.press("Enter")
+    assert "whole number" in _source_label(p) and "-3" in _source_label(p)
+    p.page.wait_for_timeout(300)
+    assert _updates(p) == n and canvas.get_attribute("data-seed") == str(seed)  # the image stays
+    assert p.js_errors == [] and p.external == []
+
+
+@pytest.mark.parametrize("docname", ["chapters/saliency", "chapters/activations"])
+def test_the_other_panels_draw_an_image_from_a_seed(live, docname):
+    p = live(docname)
+    _settle(p)
+    n = _updates(p)
+    box = p.page.locator(".cnnviz-panel input[data-control=seed]")
+    box.fill("4242")
+    box.press("Enter")
+    _settle(p, n)
+    _, labels, _ = vizlib.data.toy_world(1, seed=4242)
+    assert _source_label(p).startswith(f"Seed 4242: {vizlib.class_names('course')[labels[0]]} ")
+    assert p.js_errors == []
+
+
 def test_the_full_occlusion_map_button_draws_the_map(live):
     p = live("chapters/occlusion")
     _settle(p)
@@ -471,6 +582,10 @@ BAD_CALLS = [
     ("cnnviz.classModel(0, {normClip: 1})", "RangeError", ["options.normClip", "[0, 1)"]),
     ("cnnviz.classModel(0, {blurEvery: 2, blurSigma: 0})", "RangeError", ["options.blurSigma", "positive"]),
     ("cnnviz.classModel(0, {init: new Float32Array(5)})", "RangeError", ["options.init", "12288"]),
+    ("cnnviz.toyWorld(1, -1)", "RangeError", ["cnnviz.toyWorld", "seed", "non-negative integer", "got -1"]),
+    ("cnnviz.toyWorld(1, 2.5)", "RangeError", ["seed", "non-negative integer", "got 2.5"]),
+    ("cnnviz.toyWorld(0, 1)", "RangeError", ["n", "[1, 1000]", "got 0"]),
+    ("cnnviz.toyWorld(1, '7')", "TypeError", ["seed", "integer"]),
 ]
 
 

@@ -9,6 +9,8 @@
 //   await cnnviz.occlusion(pixels, target, window, stride)   Float32Array(64*64)
 //   await cnnviz.activations(pixels, layer)       {shape, data} for a layer name of the PyTorch model
 //   await cnnviz.classModel(target, options)      {image (normalised, 3*64*64), history: {score, prob}, shifts}
+//   await cnnviz.toyWorld(n, seed)                {images (n*3*64*64, in [0, 1]), labels (n), masks (n*64*64)}:
+//                                                 vizlib.data.toy_world(n, seed=seed), the plain world
 // `pixels`: Float32Array of 3*64*64 values in [0, 1], channel-first (vizlib.data.toy_world's
 // layout), not normalised. Arrays come back channel-first too, as vizlib returns them. Bad arguments
 // reject with a TypeError or RangeError that names the argument and what was expected.
@@ -164,6 +166,15 @@
              shifts: result.history.shifts };
   }
 
+  /** vizlib.data.toy_world(n, seed=seed) (the plain world): needs no model, so it does not wait for it. */
+  async function toyWorld(n, seed) {
+    const fn = "cnnviz.toyWorld";
+    const count = V.integer(fn, n, "n", 1, 1000);
+    const s = V.integer(fn, seed, "seed", 0, Number.MAX_SAFE_INTEGER,
+      "a non-negative integer (at most 2^53 - 1)");
+    return lib.toyWorld.toyWorld(count, s);
+  }
+
   window.cnnviz = Object.freeze({
     ready,
     predict,
@@ -175,6 +186,7 @@
     occlusion,
     activations,
     classModel,
+    toyWorld,
     /** Occlusion with its details: {map, rows, cols, targetProb (one per position), clean}. */
     occlusionScan: (pixels, target, window, stride) => occlusionScan("occlusionScan", pixels, target, window, stride),
   });

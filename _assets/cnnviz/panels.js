@@ -82,9 +82,10 @@
   }
 
   /**
-   * The image a panel works on: a stored example (or the reader's painting on it), drawn on a
-   * canvas, with a brush in a chosen colour. With `occluder`, the canvas also moves a grey square
-   * (pointer, touch, arrow keys), and `onMove(row, col)` reports where its centre should go.
+   * The image a panel works on: a stored example, or a new toy-world image drawn from a seed in the
+   * page (exactly vizlib.toy_world(1, seed=seed)'s image), or the reader's painting on either,
+   * drawn on a canvas, with a brush in a chosen colour. With `occluder`, the canvas also moves a grey
+   * square (pointer, touch, arrow keys), and `onMove(row, col)` reports where its centre should go.
    */
   function imageSource(info, examples, { occluder = false, onChange, onMove, onKey }) {
     const size = info.imageSize, hw = size * size;
@@ -97,13 +98,25 @@
       : "The image the model sees. Paint on it with the brush.");
     const choice = select(examples.images.map((ex, i) => [i, `${i + 1}: ${examples.classes[ex.label]}`]), 0);
     choice.title = "stored examples: the chapters' eight, then one of each class";
+    const fromSeed = el("option", { value: "seed", textContent: "from the seed", disabled: true, hidden: true });
+    choice.append(fromSeed);
+    const seedBox = el("input", { type: "number", min: 0, max: Number.MAX_SAFE_INTEGER, step: 1, value: 0,
+                                  className: "cnnviz-seed" });
+    seedBox.title = "press Enter to draw the toy-world image of this seed";
+    const another = el("button", { type: "button", textContent: "New image" });
+    another.title = "draw a new toy-world image from a random seed (shown in the box)";
+    const about = el("p", { className: "cnnviz-source-label" });
+    about.setAttribute("aria-live", "polite");
     const colour = el("input", { type: "color", value: "#ffffff" });
     const brush = select([[1, "1 px"], [2, "2 px"], [4, "4 px"], [8, "8 px"]], 4);
     const reset = el("button", { type: "button", textContent: "Undo painting" });
     choice.dataset.control = "image";
+    seedBox.dataset.control = "seed";
+    another.dataset.control = "new-image";
     colour.dataset.control = "colour";
     brush.dataset.control = "brush";
-    const controls = [labelled("Image", choice), labelled("Brush colour", colour), labelled("Brush size", brush), reset];
+    const controls = [labelled("Image", choice), el("span", { className: "cnnviz-seed-row" },
+      [labelled("Seed", seedBox), another]), about, labelled("Brush colour", colour), labelled("Brush size", brush), reset];
     let modeBox = null;
     if (occluder) {
       modeBox = select([["occluder", "move the grey square"], ["paint", "paint"]], "occluder");
@@ -116,11 +129,33 @@
       D.drawRGB(view, state.overlay ? state.overlay(state.pixels) : state.pixels, size);
     }
 
-    async function load(index) {
-      state.original = await decodeExample(examples.images[index].src, size);
-      state.pixels = state.original.slice();
+    function show(pixels, label, text) {
+      state.original = pixels;
+      state.pixels = pixels.slice();
+      view.dataset.label = String(label);
+      about.textContent = text;
       redraw();
       onChange();
+    }
+
+    async function load(index) {
+      const example = examples.images[index];
+      choice.value = String(index);
+      delete view.dataset.seed;
+      show(await decodeExample(example.src, size), example.label,
+        `Stored example ${index + 1}: ${info.classes[example.label]}.`);
+    }
+
+    /** The toy-world image of `seed`, or a message in the label if the box holds no valid seed. */
+    async function generate(seed) {
+      if (!Number.isSafeInteger(seed) || seed < 0) {
+        about.textContent = `The seed must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}; got ${seedBox.value || "nothing"}.`;
+        return;
+      }
+      const { images, labels } = await window.cnnviz.toyWorld(1, seed);
+      choice.value = "seed";
+      view.dataset.seed = String(seed);
+      show(images, labels[0], `Seed ${seed}: ${info.classes[labels[0]]} (the image of vizlib.toy_world(1, seed=${seed})).`);
     }
 
     function toImage(event) {
@@ -160,6 +195,21 @@
       if (onKey && onKey(event)) event.preventDefault();
     });
     choice.addEventListener("change", () => load(Number(choice.value)));
+    const seedValue = () => (seedBox.value.trim() === "" ? NaN : Number(seedBox.value));
+    seedBox.addEventListener("change", () => {
+      if (String(seedValue()) !== view.dataset.seed) generate(seedValue()); // Enter drew it already
+    });
+    seedBox.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        generate(seedValue());
+      }
+    });
+    another.addEventListener("click", () => {
+      const seed = Math.floor(Math.random() * 1000000);
+      seedBox.value = String(seed);
+      generate(seed);
+    });
     reset.addEventListener("click", () => {
       state.pixels = state.original.slice();
       redraw();
@@ -167,7 +217,7 @@
     });
 
     return {
-      node, view, load, redraw,
+      node, view, load, generate, redraw,
       get pixels() { return state.pixels; },
       set overlay(fn) { state.overlay = fn; },
     };

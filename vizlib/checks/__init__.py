@@ -23,7 +23,7 @@ from ._common import compare
 
 #: The chapters that have a module of checks here (intro, vision, ... in book order).
 CHAPTERS = ("intro", "vision", "filters", "activations", "style", "occlusion", "deconvnet",
-            "saliency", "evaluating", "class_model")
+            "saliency", "evaluating", "class_model", "units")
 
 __all__ = ["compare"]
 for _chapter in CHAPTERS:
