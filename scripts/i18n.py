@@ -1,15 +1,25 @@
 """The Korean edition's catalogues (issue 18): what a translation must keep, and a check.
 
+    python scripts/i18n.py extract            # update the catalogues from the English source
     python scripts/i18n.py check [PO ...]     # default: every catalogue under locales/ko
 
 A message is MyST source. Its translation must keep, exactly and as often, every piece a
 reader's build or the book's links depend on: inline and display math, inline code, the
 target of every role (``{cite}`key` ``, ``{ref}`text <label>` ``, ``{eq}`label` ``, ...; the
 text shown before ``<target>`` may be translated) and every link's URL. ``check`` prints one
-line per problem and exits with 1 if there is any; an empty or fuzzy entry is a problem too.
+line per problem and exits with 1 if there is any; an empty or fuzzy entry is a problem too,
+and so is bold or italic text that Markdown will not render as such (``**(a)**`` directly
+followed by a Korean particle).
+
+``extract`` runs Sphinx's gettext builder over the book (execution off: code cells and outputs
+are not messages) into ``_build/.gettext`` and merges the templates into the catalogues: a
+message whose English is unchanged keeps its translation, a new or changed message arrives
+empty (a changed one keeps its old translation as a fuzzy suggestion), a removed one is dropped.
+Translate the empty and fuzzy entries, then run ``check``.
 """
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 from collections import Counter
@@ -50,6 +60,34 @@ def protected(text: str) -> Counter:
     return found
 
 
+EMPHASIS = re.compile(r"(?<![*\\])(\*\*|\*)(?![*\s])(.+?)(?<![*\s\\])\1(?!\*)")
+
+
+def _punct(ch: str) -> bool:
+    import unicodedata
+
+    return unicodedata.category(ch)[0] in "PS"
+
+
+def unclosed_emphasis(text: str) -> list[str]:
+    """Emphasis that CommonMark does not render: ``**...)**`` directly followed by a letter
+    (as a Korean particle is) or ``**(...`` directly after one. A closing run after
+    punctuation must be followed by a space or punctuation, an opening run before
+    punctuation must follow one."""
+    rest = ROLE.sub(" ", DISPLAY_MATH.sub(" ", text))
+    rest = INLINE_MATH.sub(" ", CODE.sub(" ", rest))
+    bad = []
+    for m in EMPHASIS.finditer(rest):
+        before = rest[m.start() - 1] if m.start() else " "
+        after = rest[m.end()] if m.end() < len(rest) else " "
+        first, last = m[2][0], m[2][-1]
+        opens = not _punct(first) or before.isspace() or _punct(before)
+        closes = not _punct(last) or after.isspace() or _punct(after)
+        if not (opens and closes):
+            bad.append(m[0] + after)
+    return bad
+
+
 def problems(path: Path) -> list[str]:
     import polib
 
@@ -63,6 +101,8 @@ def problems(path: Path) -> list[str]:
             continue
         if "fuzzy" in entry.flags:
             out.append(f"{where}: fuzzy")
+        for piece in unclosed_emphasis(entry.msgstr):
+            out.append(f"{where}: emphasis Markdown will not close: {piece!r} (rephrase, or move the punctuation out)")
         want, got = protected(entry.msgid), protected(entry.msgstr)
         if want != got:
             missing = sorted((want - got).elements())
@@ -71,7 +111,81 @@ def problems(path: Path) -> list[str]:
     return out
 
 
+def templates(out: Path) -> dict[str, Path]:
+    """Run the gettext builder into ``out``; the ``.pot`` templates by document name."""
+    import subprocess
+
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    config["execute"]["execute_notebooks"] = "off"
+    config["bibtex_bibfiles"] = [str(ROOT / f) for f in config.get("bibtex_bibfiles", [])]
+    sphinx = config["sphinx"]
+    sphinx["local_extensions"] = {k: str(ROOT / v) for k, v in sphinx.get("local_extensions", {}).items()}
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = out / "_config.yml"
+    cfg.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    book = Path(sys.executable).parent / "jupyter-book"
+    command = [str(book) if book.exists() else "jupyter-book", "build", str(ROOT), "--config", str(cfg),
+               "--toc", str(ROOT / "_toc.yml"), "--path-output", str(out), "--builder", "custom",
+               "--custom-builder", "gettext", "-W", "-n", "--keep-going", "-q"]
+    subprocess.run(command, check=True, env={**__import__("os").environ, "BOOK_I18N_CHILD": "1"})
+    root = out / "_build" / "gettext"
+    return {p.relative_to(root).with_suffix("").as_posix(): p for p in sorted(root.rglob("*.pot"))}
+
+
+def merge(pot: Path, po: Path) -> tuple[int, int, int]:
+    """Merge a template into a catalogue; (kept, new or changed, removed)."""
+    import polib
+
+    template = polib.pofile(str(pot))
+    old = polib.pofile(str(po)) if po.exists() else polib.POFile()
+    known = {e.msgid: e for e in old if not e.obsolete and e.msgstr.strip()}
+    new = polib.POFile(wrapwidth=0)
+    new.metadata = old.metadata or {
+        "Project-Id-Version": "cnn-viz-book", "Language": "ko", "MIME-Version": "1.0",
+        "Content-Type": "text/plain; charset=UTF-8", "Content-Transfer-Encoding": "8bit"}
+    kept = added = 0
+    fresh = []
+    for entry in template:
+        if entry.msgid in known:
+            was = known.pop(entry.msgid)
+            # format flags are Babel's guesses; our messages are MyST, not format strings
+            new.append(polib.POEntry(msgid=entry.msgid, msgstr=was.msgstr, flags=[f for f in was.flags if f == "fuzzy"]))
+            kept += 1
+        else:
+            fresh.append(polib.POEntry(msgid=entry.msgid, msgstr=""))
+            new.append(fresh[-1])
+            added += 1
+    for entry in fresh:  # a changed message: its old translation as a fuzzy suggestion
+        close = difflib.get_close_matches(entry.msgid, list(known), n=1, cutoff=0.8)
+        if close:
+            entry.msgstr, entry.flags = known.pop(close[0]).msgstr, ["fuzzy"]
+            entry.previous_msgid = close[0]
+    po.parent.mkdir(parents=True, exist_ok=True)
+    new.save(str(po))
+    return kept, added, len(known)
+
+
+def extract() -> int:
+    import shutil
+
+    out = ROOT / "_build" / ".gettext"
+    shutil.rmtree(out, ignore_errors=True)
+    pots = templates(out)
+    for docname, pot in pots.items():
+        kept, added, removed = merge(pot, LOCALE / f"{docname}.po")
+        print(f"{docname}: {kept} kept, {added} new or changed, {removed} removed")
+    for po in sorted(LOCALE.rglob("*.po")):
+        if po.relative_to(LOCALE).with_suffix("").as_posix() not in pots:
+            print(f"{po.relative_to(ROOT)}: no such page any more, removed")
+            po.unlink()
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["extract"]:
+        return extract()
     if not argv or argv[0] != "check":
         print(__doc__)
         return 2

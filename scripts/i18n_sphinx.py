@@ -154,11 +154,60 @@ def _translate_toc_captions(app, doctree) -> None:
             node["caption"] = catalog.gettext(node["caption"])
 
 
-def setup(app):
+def _override_exercise_directives(app, config) -> None:
+    # at config-inited every extension has run its setup, so sphinx-exercise's own
+    # registration of the directives cannot replace these afterwards
     from sphinx_exercise.directive import ExerciseDirective, ExerciseStartDirective
 
     app.add_directive("exercise", _translatable_subtitles(ExerciseDirective), override=True)
     app.add_directive("exercise-start", _translatable_subtitles(ExerciseStartDirective), override=True)
+
+
+def _collect_exercise_titles(app, doctree) -> None:
+    """sphinx-exercise's post-transform replaces the title before the gettext builder extracts
+    messages: keep the titles as read, for ``_extract_exercise_titles``."""
+    from sphinx_exercise.nodes import exercise_subtitle
+
+    titles = getattr(app.env, "book_exercise_titles", {})
+    titles[app.env.docname] = [(n.rawsource, n.source, n.line) for n in doctree.findall(exercise_subtitle) if n.rawsource]
+    app.env.book_exercise_titles = titles
+
+
+def _purge_exercise_titles(app, env, docname) -> None:
+    getattr(env, "book_exercise_titles", {}).pop(docname, None)
+
+
+def _merge_exercise_titles(app, env, docnames, other) -> None:
+    titles = getattr(env, "book_exercise_titles", {})
+    titles.update({d: t for d, t in getattr(other, "book_exercise_titles", {}).items() if d in docnames})
+    env.book_exercise_titles = titles
+
+
+def _extract_exercise_titles(app) -> None:
+    """In the gettext builder: add each page's exercise titles to its catalogue."""
+    if app.builder.name != "gettext":
+        return
+    import types
+
+    from sphinx.util.i18n import docname_to_domain
+
+    builder, write_doc = app.builder, app.builder.write_doc
+
+    def write_with_titles(docname, doctree):
+        write_doc(docname, doctree)
+        catalog = builder.catalogs[docname_to_domain(docname, builder.config.gettext_compact)]
+        for msg, source, line in getattr(builder.env, "book_exercise_titles", {}).get(docname, []):
+            catalog.add(msg, types.SimpleNamespace(source=source, line=line, uid=""))
+
+    builder.write_doc = write_with_titles
+
+
+def setup(app):
+    app.connect("config-inited", _override_exercise_directives)
+    app.connect("doctree-read", _collect_exercise_titles)
+    app.connect("env-purge-doc", _purge_exercise_titles)
+    app.connect("env-merge-info", _merge_exercise_titles)
+    app.connect("builder-inited", _extract_exercise_titles)
     app.connect("doctree-read", _translate_toc_captions)
     app.connect("config-inited", _config_inited)
     app.connect("builder-inited", _builder_inited)

@@ -8,10 +8,12 @@ repository is named; a fork changes it there and runs this script (the README's 
 does). The derived copies are:
 
 - the Colab install line in every notebook's setup cell, ``%pip install -q "vizlib @ git+<url>"``
-  (``chapters/*.ipynb``; also the example in ``CONTRIBUTING.md``);
+  (``chapters/*.ipynb`` and the Korean ``ko/chapters/*.ipynb``; also the example in
+  ``CONTRIBUTING.md``);
 - links in ``README.md`` and the Markdown pages: the repository itself, the website on GitHub
   Pages (``https://<org>.github.io/<repo>/``) and Colab
-  (``https://colab.research.google.com/github/<org>/<repo>/blob/<branch>/...``).
+  (``https://colab.research.google.com/github/<org>/<repo>/blob/<branch>/...``), and the same
+  links in the Korean catalogues ``locales/**/*.po`` (source and translation alike).
 
 Plain ``https://github.com/<org>/<repo>`` links are rewritten only for the repository that a
 file already names in one of the forms above, so links to other projects stay as they are.
@@ -91,6 +93,8 @@ def derived_files(root: Path = ROOT) -> list[Path]:
     """The files that carry a copy of the repository address."""
     files = [root / "README.md", root / "CONTRIBUTING.md"]
     files += sorted((root / "chapters").glob("*.ipynb")) + sorted((root / "chapters").glob("*.md"))
+    # the Korean edition: its Colab notebooks and the catalogues (whose messages quote the links)
+    files += sorted((root / "ko" / "chapters").glob("*.ipynb")) + sorted((root / "locales").rglob("*.po"))
     return [f for f in files if f.exists()]
 
 

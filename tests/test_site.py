@@ -6,7 +6,9 @@ recorded, and Chromium resolves no host name but 127.0.0.1. For every page of ``
 the page opens, every image loads, math is typeset, widget snapshots render, no cell output
 holds a traceback or an error, nothing is requested from outside, no local file is missing,
 and each notebook page's Colab button points at the notebook in the repository named in
-``_config.yml``. Exercise solutions must be folded and open on a click.
+``_config.yml``. Every page is checked in both editions (English at the root, Korean under
+``ko/``): the page's language, the switcher's link to the same page in the other edition, and
+on a Korean page Korean text and a Colab button that opens the Korean notebook. Exercise solutions must be folded and open on a click.
 
 Chromium: ``/usr/bin/chromium`` (Debian's package ``chromium``), or the path in ``$CHROMIUM``.
 """
@@ -40,11 +42,14 @@ TIMEOUT_MS = 30_000
 KNOWN_JS_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared",)
 
 
-def expected_colab_url(docname: str) -> str:
-    """Colab address of a notebook, built here from _config.yml's repository settings."""
+def expected_colab_url(docname: str, edition: str = "en") -> str:
+    """Colab address of a notebook, built here from _config.yml's repository settings; the
+    Korean edition's notebooks live in ``ko/`` of the repository (scripts/translate_notebooks.py)."""
     repo = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["repository"]
     org_repo = urlsplit(repo["url"]).path.strip("/").removesuffix(".git")
     book = str(repo.get("path_to_book") or "").strip("/")
+    if edition == "ko":
+        book = f"{book}/ko".strip("/")
     path = f"{book}/{docname}.ipynb" if book else f"{docname}.ipynb"
     return f"https://colab.research.google.com/github/{org_repo}/blob/{repo.get('branch', 'main')}/{path}"
 
@@ -167,14 +172,38 @@ def test_index_opens_introduction_with_typeset_math_and_figure(visit):
     assert v.failed == [], f"requests failed (missing local files?): {v.failed}"
 
 
+#: The two editions: English at the site's root, Korean under ko/ (issue 18).
+EDITIONS = {"en": "", "ko": "ko/"}
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
 @pytest.mark.parametrize("docname", DOCNAMES)
-def test_page_renders_offline(visit, docname):
-    html = HTML / f"{docname}.html"
+def test_page_renders_offline(visit, docname, edition):
+    prefix = EDITIONS[edition]
+    html = HTML / f"{prefix}{docname}.html"
     assert html.is_file(), f"{docname} is in _toc.yml but {html.relative_to(ROOT)} was not built"
-    v = visit(f"{docname}.html")
+    v = visit(f"{prefix}{docname}.html")
     page = v.page
     assert v.response is not None and v.response.ok
     problems = []
+
+    lang = page.evaluate("() => document.documentElement.lang")
+    if lang != edition:
+        problems.append(f"<html lang={lang!r}>, expected {edition!r}")
+    # the language switcher opens the same page in the other edition
+    other = "ko" if edition == "en" else "en"
+    switch = page.locator(f'a.book-language-switcher[hreflang="{other}"]')
+    if switch.count() != 1:
+        problems.append(f"{switch.count()} links to the {other} edition, expected 1")
+    else:
+        target = urlsplit(page.evaluate("a => a.href", switch.element_handle())).path
+        if target != f"/{EDITIONS[other]}{docname}.html":
+            problems.append(f"the switcher opens {target}, expected /{EDITIONS[other]}{docname}.html")
+    if edition == "ko":
+        article = page.locator("article").inner_text()
+        hangul = len(re.findall(r"[\uac00-\ud7a3]", article))
+        if hangul < 20:
+            problems.append(f"only {hangul} Hangul syllables in the article: not translated?")
 
     try:
         n_math, n_typeset = wait_for_math(page)
@@ -208,8 +237,8 @@ def test_page_renders_offline(visit, docname):
     if (ROOT / f"{docname}.ipynb").is_file():
         hrefs = page.locator('a[href^="https://colab.research.google.com"]').evaluate_all(
             "links => links.map(a => a.getAttribute('href'))")
-        if set(hrefs) != {expected_colab_url(docname)}:
-            problems.append(f"Colab button links {hrefs}, expected {expected_colab_url(docname)}")
+        if set(hrefs) != {expected_colab_url(docname, edition)}:
+            problems.append(f"Colab button links {hrefs}, expected {expected_colab_url(docname, edition)}")
 
     problems += [f"JavaScript error: {e}" for e in v.js_errors]
     problems += [f"request left the machine: {u}" for u in v.external]
