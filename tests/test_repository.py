@@ -49,7 +49,9 @@ def test_config_names_a_github_repository_on_main_with_the_book_at_the_root():
     assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", URL), URL
     assert BRANCH == "main"
     assert not str(REPO.get("path_to_book") or "").strip("/")
-    assert CONFIG["execute"]["execute_notebooks"] == "force"
+    # "cache" into a cache that the English build empties first (scripts/i18n_sphinx.py), so
+    # every notebook still runs on every build; tests/test_i18n.py checks the emptying
+    assert CONFIG["execute"]["execute_notebooks"] == "cache"
     assert CONFIG["only_build_toc_files"] is True
 
 
@@ -254,6 +256,16 @@ def test_set_repository_rewrites_every_copy_for_a_fork(tmp_path):
     (tmp_path / "chapters").mkdir()
     for nb in NOTEBOOKS[:2]:
         shutil.copy(nb, tmp_path / "chapters" / nb.name)
+    # the Korean edition's copies: its Colab notebooks and the catalogues that quote links
+    (tmp_path / "ko" / "chapters").mkdir(parents=True)
+    for nb in NOTEBOOKS[:2]:
+        shutil.copy(ROOT / "ko" / "chapters" / nb.name, tmp_path / "ko" / "chapters" / nb.name)
+    catalogues = [p for p in (ROOT / "locales").rglob("*.po") if URL in p.read_text(encoding="utf-8")]
+    assert catalogues, "no catalogue quotes the repository (expected: the introduction's links)"
+    for p in catalogues:
+        target = tmp_path / p.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(p, target)
     config = (tmp_path / "_config.yml").read_text(encoding="utf-8")
     (tmp_path / "_config.yml").write_text(config.replace(f"url: {URL}", "url: https://github.com/Someone/my-fork"))
     script = ROOT / "scripts" / "set_repository.py"
@@ -268,6 +280,11 @@ def test_set_repository_rewrites_every_copy_for_a_fork(tmp_path):
     for nb in NOTEBOOKS[:2]:
         assert '%pip install -q "vizlib @ git+https://github.com/Someone/my-fork"\n' in \
             first_code_cell(tmp_path / "chapters" / nb.name)
+        assert '%pip install -q "vizlib @ git+https://github.com/Someone/my-fork"\n' in \
+            first_code_cell(tmp_path / "ko" / "chapters" / nb.name)
+    for p in catalogues:
+        text = (tmp_path / p.relative_to(ROOT)).read_text(encoding="utf-8")
+        assert URL not in text and "Someone/my-fork" in text, p.name
     check = subprocess.run([sys.executable, str(script), "--root", str(tmp_path), "--check"], capture_output=True)
     assert check.returncode == 0, check.stdout
 
