@@ -202,7 +202,26 @@ def _extract_exercise_titles(app) -> None:
     builder.write_doc = write_with_titles
 
 
+def _deduplicate_citation_backrefs(app, doctree, docname) -> None:
+    """On a translated page sphinxcontrib-bibtex's citations collect a back-link for every time
+    a message was parsed, most of them to ids of other references. Keep, in order and once, the
+    back-links of references that exist on the page and point at the citation."""
+    if app.config.language in (None, "en"):
+        return
+    from docutils import nodes
+
+    def targets(node):  # what a node links to, itself or inside (the id sits on a wrapping span)
+        return {n.get("refid") or (n.get("refuri") or "").rpartition("#")[2] for n in node.findall(nodes.Element)} - {""}
+
+    points_at = {i: targets(node) for node in doctree.findall(nodes.Element)
+                 if not isinstance(node, nodes.citation) for i in node.get("ids", [])}
+    for citation in doctree.findall(nodes.citation):
+        own = set(citation["ids"])
+        citation["backrefs"] = list(dict.fromkeys(b for b in citation["backrefs"] if points_at.get(b, set()) & own))
+
+
 def setup(app):
+    app.connect("doctree-resolved", _deduplicate_citation_backrefs)
     app.connect("config-inited", _override_exercise_directives)
     app.connect("doctree-read", _collect_exercise_titles)
     app.connect("env-purge-doc", _purge_exercise_titles)

@@ -27,7 +27,42 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 LOCALE = ROOT / "locales" / "ko" / "LC_MESSAGES"
 TARGET = ROOT / "ko"
-FENCE = re.compile(r"^(```+|~~~+)(?!\{)[^\n]*\n.*?^\1[ \t]*$", re.S | re.M)
+OPENING = re.compile(r"^[ \t]*(`{3,}|~{3,}|:{3,})[ \t]*(\{([\w:-]+)\})?")
+OPTION = re.compile(r"^[ \t]*:[\w-]+:(?:[ \t].*)?$")
+#: directives whose content is not prose (kept whole, like a fenced code block)
+LITERAL = {"code", "code-block", "code-cell", "sourcecode", "literalinclude", "math", "raw", "eval-rst"}
+
+
+def _kept_blocks(text: str) -> list[tuple[int, int]]:
+    """Character spans that are never translated: fenced code blocks, literal directives, and
+    directive option lines (``:label: ...``). A directive's opening line (its title) and its
+    content stay translatable."""
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    spans, stack, i = [], [], 0
+    while i < len(lines):
+        line = lines[i].rstrip("\n")
+        m = OPENING.match(line)
+        if stack and re.fullmatch(r"[ \t]*" + re.escape(stack[-1][0][0]) + "{" + str(len(stack[-1][0])) + r",}[ \t]*", line):
+            stack.pop()
+        elif m and (m[2] or m[1][0] != ":"):
+            fence, name = m[1], m[3]
+            if name is None or name in LITERAL:  # code: keep up to its closing fence
+                close = re.compile(r"[ \t]*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*")
+                j = next((k for k in range(i + 1, len(lines)) if close.fullmatch(lines[k].rstrip("\n"))), len(lines) - 1)
+                spans.append((starts[i], starts[j + 1]))
+                i = j
+            else:
+                stack.append((fence, name))
+                j = i + 1
+                while j < len(lines) and OPTION.match(lines[j].rstrip("\n")):
+                    spans.append((starts[j], starts[j + 1]))
+                    j += 1
+                i = j - 1
+        i += 1
+    return spans
 
 
 def catalogue(docname: str, locale: Path = LOCALE) -> dict[str, str]:
@@ -54,7 +89,8 @@ def translate_markdown(text: str, messages: dict[str, str]) -> tuple[str, set[st
         held.append(replacement)
         return f"\x00{len(held) - 1}\x00"
 
-    text = FENCE.sub(lambda m: hold(m[0]), text)
+    for a, b in reversed(_kept_blocks(text)):
+        text = text[:a] + hold(text[a:b]) + text[b:]
     used = set()
     for msgid in sorted(messages, key=len, reverse=True):
         if not msgid.split():

@@ -5,7 +5,9 @@ The built site (``_build/html``, as ``tests/test_site.py`` finds it: fail if it 
 Debian's Chromium with every non-local request blocked: each page with a panel loads and its panel
 starts, ``cnnviz.ready`` resolves on the WebAssembly backend, the model agrees with what ``vizlib``
 computes here in Python on ``toy_world(16, seed=4242)`` (logits, the five gradient maps,
-occlusion, activations, the class model's steps and its final image), dragging the grey square
+occlusion, activations, the class model's steps and its final image for all eight classes),
+the page's own toy world (``cnnviz.toyWorld``) draws exactly the labels, pixels and masks that
+``vizlib.data.toy_world`` draws for the same seeds, dragging the grey square
 with the pointer, a finger or the arrow keys changes the displayed probabilities (to the values
 PyTorch gives for the occluded image), bad arguments reject with errors that name the argument,
 the page also works opened from disk and without WebAssembly (slower, with a notice), and if the

@@ -326,3 +326,14 @@ def test_seminar_box_renders_with_its_style_and_working_links(visit, docname):
         assert href.startswith("#"), f"{docname}: {href} leaves the page"
         assert v.page.locator(f"[id='{href[1:]}']").count() == 1, f"{docname}: no anchor {href}"
     assert v.external == [] and v.js_errors == []
+
+
+@pytest.mark.parametrize("docname", DOCNAMES)
+def test_korean_page_has_the_english_pages_citation_back_links(docname):
+    """A translated page re-parses every message; its reference list must still link back once to
+    each citation in the text, as the English page does (scripts/i18n_sphinx.py)."""
+    count = {}
+    for edition, prefix in EDITIONS.items():
+        html = (HTML / f"{prefix}{docname}.html").read_text(encoding="utf-8")
+        count[edition] = (html.count('role="doc-backlink"'), html.count('class="bibtex-citation"'))
+    assert count["ko"] == count["en"], count
