@@ -260,12 +260,14 @@ def test_set_repository_rewrites_every_copy_for_a_fork(tmp_path):
     (tmp_path / "ko" / "chapters").mkdir(parents=True)
     for nb in NOTEBOOKS[:2]:
         shutil.copy(ROOT / "ko" / "chapters" / nb.name, tmp_path / "ko" / "chapters" / nb.name)
-    catalogues = [p for p in (ROOT / "locales").rglob("*.po") if URL in p.read_text(encoding="utf-8")]
-    assert catalogues, "no catalogue quotes the repository (expected: the introduction's links)"
-    for p in catalogues:
-        target = tmp_path / p.relative_to(ROOT)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(p, target)
+    # a catalogue whose message and translation quote the Colab and website addresses (none of
+    # the book's catalogues does today; one that did would have to follow a fork)
+    catalogue = tmp_path / "locales" / "ko" / "LC_MESSAGES" / "chapters" / "intro.po"
+    catalogue.parent.mkdir(parents=True)
+    link = f"{COLAB_PREFIX}chapters/intro.ipynb"
+    catalogue.write_text(f'msgid ""\nmsgstr ""\n\nmsgid "Open [it]({link}) or read {PAGES_URL}."\n'
+                         f'msgstr "[이것]({link})을 열거나 {PAGES_URL}에서 읽는다."\n', encoding="utf-8")
+    catalogues = [catalogue]
     config = (tmp_path / "_config.yml").read_text(encoding="utf-8")
     (tmp_path / "_config.yml").write_text(config.replace(f"url: {URL}", "url: https://github.com/Someone/my-fork"))
     script = ROOT / "scripts" / "set_repository.py"
@@ -283,8 +285,10 @@ def test_set_repository_rewrites_every_copy_for_a_fork(tmp_path):
         assert '%pip install -q "vizlib @ git+https://github.com/Someone/my-fork"\n' in \
             first_code_cell(tmp_path / "ko" / "chapters" / nb.name)
     for p in catalogues:
-        text = (tmp_path / p.relative_to(ROOT)).read_text(encoding="utf-8")
-        assert URL not in text and "Someone/my-fork" in text, p.name
+        text = p.read_text(encoding="utf-8")
+        assert f"{ORG}/{NAME}" not in text and f"{ORG.lower()}.github.io" not in text, text
+        assert text.count("https://colab.research.google.com/github/Someone/my-fork/blob/main/chapters/intro.ipynb") == 2
+        assert text.count("https://someone.github.io/my-fork/") == 2
     check = subprocess.run([sys.executable, str(script), "--root", str(tmp_path), "--check"], capture_output=True)
     assert check.returncode == 0, check.stdout
 

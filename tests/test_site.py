@@ -200,7 +200,7 @@ def test_page_renders_offline(visit, docname, edition):
         if target != f"/{EDITIONS[other]}{docname}.html":
             problems.append(f"the switcher opens {target}, expected /{EDITIONS[other]}{docname}.html")
     if edition == "ko":
-        article = page.locator("article").inner_text()
+        article = page.locator("article.bd-article").inner_text()
         hangul = len(re.findall(r"[\uac00-\ud7a3]", article))
         if hangul < 20:
             problems.append(f"only {hangul} Hangul syllables in the article: not translated?")
@@ -337,3 +337,14 @@ def test_korean_page_has_the_english_pages_citation_back_links(docname):
         html = (HTML / f"{prefix}{docname}.html").read_text(encoding="utf-8")
         count[edition] = (html.count('role="doc-backlink"'), html.count('class="bibtex-citation"'))
     assert count["ko"] == count["en"], count
+
+
+@pytest.mark.parametrize("docname", NOTEBOOK_PAGES)
+def test_korean_page_downloads_the_korean_notebook(docname):
+    """The download button of a Korean page serves ko/<docname>.ipynb, the English page the English one."""
+    for prefix, source in (("", ROOT / f"{docname}.ipynb"), ("ko/", ROOT / "ko" / f"{docname}.ipynb")):
+        page = (HTML / f"{prefix}{docname}.html").read_text(encoding="utf-8")
+        links = set(re.findall(r'href="([^"]*_sources/[^"]*\.ipynb)"', page))
+        assert len(links) == 1, links
+        served = (HTML / f"{prefix}{docname}.html").parent / links.pop()
+        assert served.resolve().read_bytes() == source.read_bytes(), f"{prefix}{docname}: serves another notebook"
