@@ -113,23 +113,16 @@ def problems(path: Path) -> list[str]:
 
 def templates(out: Path) -> dict[str, Path]:
     """Run the gettext builder into ``out``; the ``.pot`` templates by document name."""
+    import os
     import subprocess
 
-    import yaml
+    sys.path.insert(0, str(ROOT))
+    from scripts.i18n_sphinx import CHILD, build_command, relocated_config
 
-    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    config = relocated_config(ROOT)
     config["execute"]["execute_notebooks"] = "off"
-    config["bibtex_bibfiles"] = [str(ROOT / f) for f in config.get("bibtex_bibfiles", [])]
-    sphinx = config["sphinx"]
-    sphinx["local_extensions"] = {k: str(ROOT / v) for k, v in sphinx.get("local_extensions", {}).items()}
-    out.mkdir(parents=True, exist_ok=True)
-    cfg = out / "_config.yml"
-    cfg.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    book = Path(sys.executable).parent / "jupyter-book"
-    command = [str(book) if book.exists() else "jupyter-book", "build", str(ROOT), "--config", str(cfg),
-               "--toc", str(ROOT / "_toc.yml"), "--path-output", str(out), "--builder", "custom",
-               "--custom-builder", "gettext", "-W", "-n", "--keep-going", "-q"]
-    subprocess.run(command, check=True, env={**__import__("os").environ, "BOOK_I18N_CHILD": "1"})
+    command = build_command(ROOT, config, out, "--builder", "custom", "--custom-builder", "gettext", "-q")
+    subprocess.run(command, check=True, env={**os.environ, CHILD: "1"})
     root = out / "_build" / "gettext"
     return {p.relative_to(root).with_suffix("").as_posix(): p for p in sorted(root.rglob("*.pot"))}
 

@@ -39,19 +39,40 @@ def cache_path(srcdir: Path) -> Path:
     return Path(srcdir) / "_build" / ".jupyter_cache"
 
 
+def relocated_config(srcdir: Path) -> dict:
+    """``_config.yml`` with its paths made absolute, for a build whose config file lives elsewhere
+    (the Korean build, the gettext extraction of ``scripts/i18n.py``)."""
+    srcdir = Path(srcdir)
+    config = yaml.safe_load((srcdir / "_config.yml").read_text(encoding="utf-8"))
+    config["bibtex_bibfiles"] = [str(srcdir / f) for f in config.get("bibtex_bibfiles", [])]
+    sphinx = config["sphinx"]
+    sphinx["local_extensions"] = {k: str(srcdir / v) for k, v in sphinx.get("local_extensions", {}).items()}
+    return config
+
+
+def build_command(srcdir: Path, config: dict, work: Path, *options: str) -> list[str]:
+    """Write ``config`` to ``work/_config.yml``; the Jupyter Book command that builds ``srcdir``
+    with it into ``work/_build`` (run it with ``CHILD`` set in the environment)."""
+    srcdir, work = Path(srcdir), Path(work)
+    work.mkdir(parents=True, exist_ok=True)
+    cfg = work / "_config.yml"
+    cfg.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    book = Path(sys.executable).parent / "jupyter-book"
+    start = [str(book)] if book.exists() else [sys.executable, "-m", "jupyter_book.cli.main"]
+    return [*start, "build", str(srcdir), "--config", str(cfg), "--toc", str(srcdir / "_toc.yml"),
+            "--path-output", str(work), "-W", "-n", "--keep-going", *options]
+
+
 def korean_config(srcdir: Path, execute: bool = True) -> dict:
     """``_config.yml`` for the Korean build: paths made absolute (the file lives elsewhere),
     the language, the execution cache of the English build."""
     srcdir = Path(srcdir)
-    config = yaml.safe_load((srcdir / "_config.yml").read_text(encoding="utf-8"))
+    config = relocated_config(srcdir)
     # (an English build with execution off, for a quick look, gives a Korean one without)
     config["title"] = KO_TITLE
     config["execute"]["execute_notebooks"] = "cache" if execute else "off"
     config["execute"]["cache"] = str(cache_path(srcdir))
-    config["bibtex_bibfiles"] = [str(srcdir / f) for f in config.get("bibtex_bibfiles", [])]
-    sphinx = config["sphinx"]
-    sphinx["local_extensions"] = {k: str(srcdir / v) for k, v in sphinx.get("local_extensions", {}).items()}
-    sphinx["config"]["language"] = "ko"
+    config["sphinx"]["config"]["language"] = "ko"
     config["repository"]["path_to_book"] = KO_SUBDIR
     return config
 
@@ -85,13 +106,7 @@ def _build_finished(app, exception) -> None:
     srcdir = Path(app.srcdir)
     work = srcdir / "_build" / ".ko"
     shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    cfg = work / "_config.yml"
-    cfg.write_text(yaml.safe_dump(korean_config(srcdir, app.config.nb_execution_mode != "off"), allow_unicode=True, sort_keys=False), encoding="utf-8")
-    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(srcdir), "--config", str(cfg),
-               "--toc", str(srcdir / "_toc.yml"), "--path-output", str(work), "-W", "-n", "--keep-going"]
-    if not Path(command[0]).exists():
-        command[:1] = [sys.executable, "-m", "jupyter_book.cli.main"]
+    command = build_command(srcdir, korean_config(srcdir, app.config.nb_execution_mode != "off"), work)
     from sphinx.util import logging
 
     logging.getLogger(__name__).info("building the Korean edition into %s/%s", out, KO_SUBDIR)

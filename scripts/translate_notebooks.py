@@ -33,6 +33,11 @@ OPTION = re.compile(r"^[ \t]*:[\w-]+:(?:[ \t].*)?$")
 LITERAL = {"code", "code-block", "code-cell", "sourcecode", "literalinclude", "math", "raw", "eval-rst"}
 
 
+def _closes(fence: str, line: str) -> bool:
+    """Whether ``line`` closes a block opened by ``fence`` (the same character, at least as many)."""
+    return re.fullmatch(r"[ \t]*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*", line) is not None
+
+
 def _kept_blocks(text: str) -> list[tuple[int, int]]:
     """Character spans that are never translated: fenced code blocks, literal directives, and
     directive option lines (``:label: ...``). A directive's opening line (its title) and its
@@ -45,17 +50,16 @@ def _kept_blocks(text: str) -> list[tuple[int, int]]:
     while i < len(lines):
         line = lines[i].rstrip("\n")
         m = OPENING.match(line)
-        if stack and re.fullmatch(r"[ \t]*" + re.escape(stack[-1][0][0]) + "{" + str(len(stack[-1][0])) + r",}[ \t]*", line):
+        if stack and _closes(stack[-1], line):
             stack.pop()
         elif m and (m[2] or m[1][0] != ":"):
             fence, name = m[1], m[3]
             if name is None or name in LITERAL:  # code: keep up to its closing fence
-                close = re.compile(r"[ \t]*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*")
-                j = next((k for k in range(i + 1, len(lines)) if close.fullmatch(lines[k].rstrip("\n"))), len(lines) - 1)
+                j = next((k for k in range(i + 1, len(lines)) if _closes(fence, lines[k].rstrip("\n"))), len(lines) - 1)
                 spans.append((starts[i], starts[j + 1]))
                 i = j
             else:
-                stack.append((fence, name))
+                stack.append(fence)
                 j = i + 1
                 while j < len(lines) and OPTION.match(lines[j].rstrip("\n")):
                     spans.append((starts[j], starts[j + 1]))
